@@ -1,0 +1,42 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::domain::tenants::TenantRules;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub master_key: Arc<MasterKey>,
+    pub tenant_rules: Arc<TenantRules>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey) -> AppState {
+        let host = url::Url::parse(&config.public_url)
+            .ok()
+            .and_then(|u| match u.host() {
+                Some(url::Host::Domain(d)) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            });
+        let tenant_rules = TenantRules {
+            public_host: host,
+            https: config.public_https(),
+        };
+        AppState {
+            config: Arc::new(config),
+            store,
+            master_key: Arc::new(master_key),
+            tenant_rules: Arc::new(tenant_rules),
+        }
+    }
+
+    /// `{public_url}/t/{slug}`.
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.config.public_url)
+    }
+}

@@ -1,0 +1,468 @@
+//! Configuration: flags > `IDPD_*` environment > YAML file > defaults (DESIGN.md).
+//!
+//! Flags and environment arrive through clap (`ConfigArgs`, each flag with its `env`); the
+//! YAML file is a `FileConfig` with the same keys. Both are merged into `Config`, which is
+//! validated and typed. Any bad value or unknown key is an error that names the key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::store::redact_url;
+
+/// Every configuration flag of idpd; also valid on every subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// YAML configuration file (keys as in `idpd config example`).
+    #[arg(long, global = true, env = "IDPD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the public listener (OIDC endpoints, login pages) [default: 127.0.0.1:8080].
+    #[arg(long, global = true, env = "IDPD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Address of the admin API listener [default: 127.0.0.1:8081].
+    #[arg(long, global = true, env = "IDPD_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// External base URL; tenant issuers are {public_url}/t/{slug} [default: http://127.0.0.1:8080].
+    #[arg(long, global = true, env = "IDPD_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Directory for the SQLite database, master key, admin token and mail outbox [default: ./idpd-data].
+    #[arg(long, global = true, env = "IDPD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data_dir>/idpd.db].
+    #[arg(long, global = true, env = "IDPD_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// File holding the 32-byte master key that encrypts secrets at rest [default: <data_dir>/master.key].
+    #[arg(long, global = true, env = "IDPD_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// SMTP server for outgoing mail, e.g. smtp://127.0.0.1:2525; unset: write mail to <data_dir>/outbox.
+    #[arg(long, global = true, env = "IDPD_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, global = true, env = "IDPD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or idpd=debug,info [default: info].
+    #[arg(long, global = true, env = "IDPD_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// PEM certificate chain: serve the public listener over TLS (needs --tls-key-file).
+    #[arg(long, global = true, env = "IDPD_TLS_CERT_FILE", value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key for --tls-cert-file.
+    #[arg(long, global = true, env = "IDPD_TLS_KEY_FILE", value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Let external OIDC providers live on loopback addresses (development and tests only).
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_ALLOW_LOOPBACK_UPSTREAMS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub allow_loopback_upstreams: Option<String>,
+}
+
+/// Environment variables idpd reads; any other `IDPD_*` variable is a typo and an error.
+pub const ENV_VARS: &[&str] = &[
+    "IDPD_CONFIG",
+    "IDPD_LISTEN",
+    "IDPD_ADMIN_LISTEN",
+    "IDPD_PUBLIC_URL",
+    "IDPD_DATA_DIR",
+    "IDPD_DATABASE_URL",
+    "IDPD_MASTER_KEY_FILE",
+    "IDPD_SMTP_URL",
+    "IDPD_LOG_FORMAT",
+    "IDPD_LOG_LEVEL",
+    "IDPD_TLS_CERT_FILE",
+    "IDPD_TLS_KEY_FILE",
+    "IDPD_ALLOW_LOOPBACK_UPSTREAMS",
+];
+
+/// The YAML file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    smtp_url: Option<String>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
+    allow_loopback_upstreams: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub smtp_url: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub tls: Option<TlsFiles>,
+    pub allow_loopback_upstreams: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("unknown environment variable {0} (idpd reads: {list})", list = ENV_VARS.join(", "))]
+    UnknownEnv(String),
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Merges flags/environment over the YAML file over defaults, and validates.
+    pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
+        check_env(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))?;
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::merge(args, file)
+    }
+
+    fn merge(args: &ConfigArgs, file: FileConfig) -> Result<Config, ConfigError> {
+        let a = args.clone();
+        let listen = parse_addr("listen", a.listen.or(file.listen), "127.0.0.1:8080")?;
+        let admin_listen =
+            parse_addr("admin_listen", a.admin_listen.or(file.admin_listen), "127.0.0.1:8081")?;
+        let public_url = parse_public_url(
+            a.public_url
+                .or(file.public_url)
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+        )?;
+        let data_dir = a
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./idpd-data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        let database_url = match a.database_url.or(file.database_url) {
+            Some(u) => {
+                let scheme_ok = ["sqlite:", "postgres:", "postgresql:"]
+                    .iter()
+                    .any(|s| u.starts_with(s));
+                if !scheme_ok {
+                    return Err(invalid(
+                        "database_url",
+                        "must start with sqlite:// or postgres://",
+                    ));
+                }
+                u
+            }
+            None => format!("sqlite://{}", data_dir.join("idpd.db").display()),
+        };
+        let master_key_file = a
+            .master_key_file
+            .or(file.master_key_file)
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        let smtp_url = a.smtp_url.or(file.smtp_url);
+        if let Some(u) = &smtp_url {
+            match url::Url::parse(u) {
+                Ok(p) if ["smtp", "smtps"].contains(&p.scheme()) && p.host().is_some() => {}
+                _ => {
+                    return Err(invalid(
+                        "smtp_url",
+                        "must look like smtp://HOST:PORT or smtps://USER:PASS@HOST",
+                    ));
+                }
+            }
+        }
+        let log_format = match a.log_format.or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "log_format",
+                    format!("{other:?} is not one of: text, json"),
+                ));
+            }
+        };
+        let log_level = a
+            .log_level
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".into());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_level) {
+            return Err(invalid("log_level", e.to_string()));
+        }
+        let tls = match (
+            a.tls_cert_file.or(file.tls_cert_file),
+            a.tls_key_file.or(file.tls_key_file),
+        ) {
+            (None, None) => None,
+            (Some(cert_file), Some(key_file)) => Some(TlsFiles {
+                cert_file,
+                key_file,
+            }),
+            (Some(_), None) => return Err(invalid("tls_key_file", "required with tls_cert_file")),
+            (None, Some(_)) => return Err(invalid("tls_cert_file", "required with tls_key_file")),
+        };
+        let allow_loopback_upstreams = match a.allow_loopback_upstreams {
+            Some(v) => parse_bool(&v).ok_or_else(|| {
+                invalid("allow_loopback_upstreams", format!("{v:?} is not true or false"))
+            })?,
+            None => file.allow_loopback_upstreams.unwrap_or(false),
+        };
+        Ok(Config {
+            listen,
+            admin_listen,
+            public_url,
+            data_dir,
+            database_url,
+            master_key_file,
+            smtp_url,
+            log_format,
+            log_level,
+            tls,
+            allow_loopback_upstreams,
+        })
+    }
+
+    /// Whether the public listener is reached over https (cookies can be `Secure`).
+    pub fn public_https(&self) -> bool {
+        self.public_url.starts_with("https:")
+    }
+
+    /// The effective configuration with secrets masked, as YAML keys.
+    pub fn masked(&self) -> BTreeMap<&'static str, serde_yaml::Value> {
+        use serde_yaml::Value;
+        let s = |v: &str| Value::String(v.to_owned());
+        let p = |v: &Path| Value::String(v.display().to_string());
+        let mut m = BTreeMap::new();
+        m.insert("listen", s(&self.listen.to_string()));
+        m.insert("admin_listen", s(&self.admin_listen.to_string()));
+        m.insert("public_url", s(&self.public_url));
+        m.insert("data_dir", p(&self.data_dir));
+        m.insert("database_url", s(&redact_url(&self.database_url)));
+        m.insert("master_key_file", p(&self.master_key_file));
+        m.insert(
+            "smtp_url",
+            self.smtp_url
+                .as_deref()
+                .map(|u| s(&redact_url(u)))
+                .unwrap_or(Value::Null),
+        );
+        m.insert(
+            "log_format",
+            s(match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }),
+        );
+        m.insert("log_level", s(&self.log_level));
+        let tls = self.tls.as_ref();
+        m.insert("tls_cert_file", tls.map(|t| p(&t.cert_file)).unwrap_or(Value::Null));
+        m.insert("tls_key_file", tls.map(|t| p(&t.key_file)).unwrap_or(Value::Null));
+        m.insert(
+            "allow_loopback_upstreams",
+            Value::Bool(self.allow_loopback_upstreams),
+        );
+        m
+    }
+}
+
+/// Debug never prints credentials embedded in URLs.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.masked()).finish()
+    }
+}
+
+/// An example file with every key, for `idpd config example`.
+pub const EXAMPLE: &str = "\
+# idpd configuration. Precedence: flags > IDPD_* environment > this file > defaults.
+listen: 127.0.0.1:8080            # public listener: OIDC endpoints, login pages, /healthz, /readyz
+admin_listen: 127.0.0.1:8081      # admin API (/api/v1) and /metrics; never expose publicly
+public_url: http://127.0.0.1:8080 # issuer of tenant acme: {public_url}/t/acme
+data_dir: ./idpd-data             # SQLite database, master key, first admin token, mail outbox
+# database_url: postgres://idp@db.example/idp   # default: sqlite://<data_dir>/idpd.db
+# master_key_file: /etc/idpd/master.key         # default: <data_dir>/master.key
+# smtp_url: smtp://127.0.0.1:2525               # default: write mail to <data_dir>/outbox
+log_format: text                  # text or json
+log_level: info                   # tracing filter, e.g. idpd=debug,info
+# tls_cert_file: /etc/idpd/tls/cert.pem         # serve the public listener over TLS
+# tls_key_file: /etc/idpd/tls/key.pem
+allow_loopback_upstreams: false   # development only: external providers on 127.0.0.1
+";
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    // serde_yaml names the unknown or mistyped key and its line.
+    serde_yaml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn check_env(names: impl Iterator<Item = String>) -> Result<(), ConfigError> {
+    for name in names {
+        if name.starts_with("IDPD_") && !ENV_VARS.contains(&name.as_str()) {
+            return Err(ConfigError::UnknownEnv(name));
+        }
+    }
+    Ok(())
+}
+
+fn parse_addr(
+    key: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let v = value.unwrap_or_else(|| default.to_owned());
+    v.parse().map_err(|_| {
+        invalid(
+            key,
+            format!("{v:?} is not an IP address with port, like 127.0.0.1:8080 or [::1]:8080"),
+        )
+    })
+}
+
+fn parse_public_url(v: String) -> Result<String, ConfigError> {
+    let u = url::Url::parse(&v).map_err(|e| invalid("public_url", format!("{v:?}: {e}")))?;
+    if !["http", "https"].contains(&u.scheme()) {
+        return Err(invalid("public_url", "must be an http or https URL"));
+    }
+    if u.host().is_none() || u.query().is_some() || u.fragment().is_some() {
+        return Err(invalid("public_url", "must have a host and no query or fragment"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(invalid("public_url", "must not contain credentials"));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Result<FileConfig, String> {
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::merge(&ConfigArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.admin_listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./idpd-data/idpd.db");
+        assert_eq!(c.master_key_file, PathBuf::from("./idpd-data/master.key"));
+        assert!(!c.allow_loopback_upstreams);
+    }
+
+    #[test]
+    fn flags_beat_file() {
+        let file = yaml("listen: 127.0.0.1:9000\nadmin_listen: 127.0.0.1:9001\n").unwrap();
+        let args = ConfigArgs {
+            listen: Some("127.0.0.1:7000".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(&args, file).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.admin_listen.to_string(), "127.0.0.1:9001");
+    }
+
+    #[test]
+    fn unknown_file_key_is_named() {
+        let e = yaml("lisen: 127.0.0.1:1\n").unwrap_err();
+        assert!(e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let cases: &[(&str, ConfigArgs)] = &[
+            ("listen", ConfigArgs { listen: Some("nope".into()), ..Default::default() }),
+            ("public_url", ConfigArgs { public_url: Some("ftp://x".into()), ..Default::default() }),
+            ("public_url", ConfigArgs { public_url: Some("https://x/?a=b".into()), ..Default::default() }),
+            ("database_url", ConfigArgs { database_url: Some("mysql://x".into()), ..Default::default() }),
+            ("log_format", ConfigArgs { log_format: Some("xml".into()), ..Default::default() }),
+            ("smtp_url", ConfigArgs { smtp_url: Some("mail.example".into()), ..Default::default() }),
+            ("tls_key_file", ConfigArgs { tls_cert_file: Some("c.pem".into()), ..Default::default() }),
+            (
+                "allow_loopback_upstreams",
+                ConfigArgs { allow_loopback_upstreams: Some("maybe".into()), ..Default::default() },
+            ),
+        ];
+        for (key, args) in cases {
+            let e = Config::merge(args, FileConfig::default()).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_env_is_refused() {
+        assert!(check_env(["IDPD_LISTEN".to_owned(), "PATH".to_owned()].into_iter()).is_ok());
+        let e = check_env(["IDPD_LISTN".to_owned()].into_iter()).unwrap_err();
+        assert!(e.to_string().contains("IDPD_LISTN"));
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let args = ConfigArgs {
+            database_url: Some("postgres://idp:hunter2@db/idp".into()),
+            smtp_url: Some("smtp://u:pw123@mail.example:587".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(&args, FileConfig::default()).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("pw123"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+}

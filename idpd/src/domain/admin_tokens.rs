@@ -1,0 +1,67 @@
+//! Admin API bearer tokens: minted once, stored as a SHA-256 digest, checked per request.
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::error::{Error, Result};
+use super::tenants::now;
+use crate::crypto;
+use crate::store::Store;
+
+/// Recognizable prefix so leaked admin tokens are easy to spot (and to scan for).
+pub const PREFIX: &str = "idp_admin_";
+
+/// An admin token as stored: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminToken {
+    pub id: Uuid,
+    pub name: String,
+    pub digest: [u8; 32],
+    /// `None`: the token may act on every tenant.
+    pub tenant_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A freshly minted token: the secret to show once, and the record to store.
+pub fn mint(name: &str, expires_in: Option<Duration>) -> (String, AdminToken) {
+    let secret = crypto::new_secret(PREFIX);
+    let created_at = now();
+    let record = AdminToken {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        digest: crypto::sha256(secret.as_bytes()),
+        tenant_id: None,
+        created_at,
+        expires_at: expires_in.map(|d| created_at + d),
+        revoked_at: None,
+    };
+    (secret, record)
+}
+
+pub async fn create(store: &dyn Store, name: &str, expires_in: Option<Duration>) -> Result<String> {
+    let (secret, record) = mint(name, expires_in);
+    store.insert_admin_token(&record).await?;
+    Ok(secret)
+}
+
+/// Checks a presented bearer token. Lookup is by digest, so the database never sees the
+/// token; the digest is compared again in constant time after the lookup.
+pub async fn authenticate(store: &dyn Store, presented: &str) -> Result<AdminToken> {
+    if !presented.starts_with(PREFIX) || presented.len() > 256 {
+        return Err(Error::Unauthenticated);
+    }
+    let digest = crypto::sha256(presented.as_bytes());
+    let token = store
+        .find_admin_token(&digest)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !crypto::ct_eq(&token.digest, &digest) || token.revoked_at.is_some() {
+        return Err(Error::Unauthenticated);
+    }
+    if token.expires_at.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(token)
+}

@@ -1,0 +1,9 @@
+//! Domain logic: rules of tenants, admin tokens and (later) the OAuth protocol.
+//! Knows neither HTTP nor SQL; storage goes through the traits in `store`.
+
+pub mod admin_tokens;
+pub mod error;
+pub mod slug;
+pub mod tenants;
+
+pub use error::{Error, FieldError, Result};

@@ -1,0 +1,97 @@
+//! The admin API: `/api/v1/...` on the admin listener, bearer admin tokens, OpenAPI document.
+
+pub mod status;
+pub mod tenants;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::error::codes;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::domain::admin_tokens;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let authenticated = Router::new()
+        .route("/api/v1/status", get(status::get))
+        .route("/api/v1/tenants", get(tenants::list).post(tenants::create))
+        .route(
+            "/api/v1/tenants/{tenant}",
+            get(tenants::get).patch(tenants::update).delete(tenants::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, require_admin));
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(authenticated)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "idpd admin API", description = "Administration of idpd tenants. Every route but this document needs `Authorization: Bearer <admin token>`."),
+    paths(status::get, tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete),
+    components(schemas(shared::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags((name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Checks `Authorization: Bearer <admin token>` (RFC 6750 §3 challenges on failure).
+async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return ApiError {
+            www_authenticate: Some("Bearer realm=\"idpd-admin\""),
+            ..ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                "missing Authorization: Bearer <admin token>",
+            )
+        }
+        .into_response();
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let Some(token) = token else {
+        return ApiError {
+            www_authenticate: Some("Bearer realm=\"idpd-admin\", error=\"invalid_request\""),
+            ..ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                "the Authorization header must be: Bearer <admin token>",
+            )
+        }
+        .into_response();
+    };
+    match admin_tokens::authenticate(state.store.as_ref(), token).await {
+        Ok(t) => {
+            req.extensions_mut().insert(t);
+            next.run(req).await
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

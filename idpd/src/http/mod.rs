@@ -1,0 +1,63 @@
+//! HTTP: the public router (OIDC endpoints, login pages, health) and the admin router
+//! (`/api/v1`), each with its layers: request id, tracing without query strings, body limit.
+
+pub mod admin;
+pub mod error;
+pub mod extract;
+pub mod health;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::app::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest admin request body.
+pub const ADMIN_BODY_LIMIT: usize = 64 * 1024;
+
+/// Routes of the public listener.
+pub fn public_router(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(health::router())
+        .fallback(error::no_route)
+        .with_state(state);
+    common_layers(router)
+}
+
+/// Routes of the admin listener. The admin API is never mounted on the public listener.
+pub fn admin_router(state: AppState) -> Router {
+    let router = admin::router(state.clone())
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
+        .with_state(state);
+    common_layers(router)
+}
+
+fn common_layers(router: Router) -> Router {
+    router
+        .layer(axum::middleware::from_fn(error::finish_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The span of one request: method, path and request id. Never the query string or
+/// headers: those carry codes, tokens and credentials.
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}

@@ -1,0 +1,18 @@
+//! idpd: a multi-tenant OAuth 2.0 / OpenID Connect identity provider.
+//!
+//! `main.rs` only parses the command line; everything else is reachable from here so the
+//! tests and benchmarks can drive it in-process too.
+
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod serve;
+pub mod store;
+pub mod telemetry;
+
+pub use app::AppState;
+pub use serve::serve;

@@ -1,0 +1,148 @@
+//! Start-up and serving: bootstrap, bind both listeners, serve until a shutdown signal, then
+//! let in-flight requests finish.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::{bootstrap, store};
+
+/// How long in-flight requests get after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// `idpd serve`: everything from an empty data dir to a serving daemon.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let state = prepare(config).await?;
+    let public = bind(state.config.listen, "public")?;
+    let admin = bind(state.config.admin_listen, "admin")?;
+    serve(state, public, admin, shutdown_signal()).await
+}
+
+/// Data dir, database (migrated), master key and first admin token.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    bootstrap::data_dir(&config)?;
+    let store = store::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            store::redact_url(&config.database_url)
+        )
+    })?;
+    let master_key = bootstrap::master_key(&config, store.as_ref()).await?;
+    if let Some(path) = bootstrap::first_admin_token(&config, store.as_ref()).await? {
+        tracing::info!(path = %path.display(), "wrote the first admin token; idpctl reads it from there");
+    }
+    tracing::info!(backend = store.backend(), "database ready");
+    Ok(AppState::new(config, store, master_key))
+}
+
+fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
+    let l = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({name} listener)"))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+/// Serves both listeners until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    public: TcpListener,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let public_addr = public.local_addr()?;
+    let admin_addr = admin.local_addr()?;
+    let tls = state.config.tls.clone();
+    let store = state.store.clone();
+    let public_app = crate::http::public_router(state.clone());
+    let admin_app = crate::http::admin_router(state);
+
+    let public_task = match tls {
+        Some(files) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_file, &files.key_file)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} / key {}",
+                        files.cert_file.display(),
+                        files.key_file.display()
+                    )
+                })?;
+            tracing::info!(listener = "public", addr = %public_addr, tls = true, "listening");
+            tokio::spawn(serve_tls(public, rustls, public_app, stop_rx.clone()))
+        }
+        None => {
+            tracing::info!(listener = "public", addr = %public_addr, tls = false, "listening");
+            tokio::spawn(serve_plain(public, public_app, stop_rx.clone()))
+        }
+    };
+    tracing::info!(listener = "admin", addr = %admin_addr, tls = false, "listening");
+    let admin_task = tokio::spawn(serve_plain(admin, admin_app, stop_rx));
+
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let (p, a) = tokio::join!(public_task, admin_task);
+    p??;
+    a??;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn serve_plain(listener: TcpListener, app: Router, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped(stop))
+        .await?;
+    Ok(())
+}
+
+async fn serve_tls(
+    listener: TcpListener,
+    rustls: axum_server::tls_rustls::RustlsConfig,
+    app: Router,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        stopped(stop).await;
+        h.graceful_shutdown(Some(DRAIN));
+    });
+    axum_server::from_tcp_rustls(listener, rustls)?
+        .handle(handle)
+        .serve(app.into_make_service())
+        .await?;
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

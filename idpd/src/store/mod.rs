@@ -1,0 +1,152 @@
+//! Storage: one trait per aggregate, a `Store` supertrait, and a hand-written sqlx
+//! implementation per backend (`sqlite/`, `postgres/`). SQL lives only below this module.
+
+mod rows;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::admin_tokens::AdminToken;
+use crate::domain::tenants::Tenant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("unique constraint {constraint} violated")]
+    Conflict { constraint: String },
+    #[error("database error")]
+    Backend(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when the database could not be reached (rather than refusing a statement):
+    /// such failures become 503 with `Retry-After`, never a 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Backend(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_)
+            ) || e
+                .as_database_error()
+                .and_then(|d| d.code())
+                // SQLSTATE class 08 (connection exception), 57P0x (shutdown), SQLite BUSY/LOCKED.
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0") || c == "5" || c == "6"),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Inserts the tenant and its `native` default provider in one transaction.
+    /// A taken slug is `Conflict { constraint: "slug" }`.
+    async fn insert_tenant(&self, t: &Tenant) -> Result<Tenant>;
+    async fn find_tenant_by_id(&self, id: Uuid) -> Result<Option<Tenant>>;
+    async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
+    /// Slugs equal to `base` or starting with `base-`.
+    async fn slugs_with_prefix(&self, base: &str) -> Result<Vec<String>>;
+    /// Tenants ordered by slug, those after `after`.
+    async fn list_tenants(&self, after: Option<&str>, limit: u32) -> Result<Vec<Tenant>>;
+    async fn count_tenants(&self) -> Result<u64>;
+    /// Writes the mutable fields (not slug, id or created_at).
+    async fn update_tenant(&self, t: &Tenant) -> Result<Tenant>;
+    /// Deletes the tenant and everything that belongs to it.
+    async fn delete_tenant(&self, id: Uuid) -> Result<()>;
+}
+
+#[async_trait]
+pub trait AdminTokenStore: Send + Sync {
+    async fn insert_admin_token(&self, t: &AdminToken) -> Result<()>;
+    async fn find_admin_token(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>>;
+    /// Inserts `t` only if no bootstrap token was ever created (decided in the database, so
+    /// two instances starting together create one). Returns whether it was inserted.
+    async fn insert_bootstrap_admin_token(&self, t: &AdminToken) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    async fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets `key` unless it is set; returns the value now stored.
+    async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
+}
+
+#[async_trait]
+pub trait Store: TenantStore + AdminTokenStore + MetaStore {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// A round trip to the database, for readiness.
+    async fn ping(&self) -> Result<()>;
+    async fn close(&self);
+}
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and brings its
+/// schema up to date. Migrations take a lock (PostgreSQL advisory lock, SQLite write lock),
+/// so instances starting together are safe.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Arc::new(postgres::PgStore::connect(url).await?)
+    } else {
+        return Err(StoreError::Corrupt(format!(
+            "unsupported database URL scheme in {:?}: use sqlite:// or postgres://",
+            redact_url(url)
+        )));
+    };
+    Ok(store)
+}
+
+/// The URL with any password replaced by `***`, for messages and `config show`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<unparsable URL>".into(),
+    }
+}
+
+/// Migrations of one backend, embedded at compile time. The two folders hold the same
+/// versions and names (a test checks it).
+fn migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(*version, (*name).into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+fn conflict(e: sqlx::Error) -> StoreError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let constraint = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned());
+            return StoreError::Conflict { constraint };
+        }
+    }
+    StoreError::Backend(e)
+}

@@ -1,0 +1,144 @@
+//! `idp_tenants` and the default row of `idp_identity_providers` on PostgreSQL.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::domain::tenants::{NATIVE_PROVIDER, Tenant};
+use crate::store::{Result, StoreError, TenantStore, conflict, rows};
+
+macro_rules! select_tenants {
+    ($where:literal) => {
+        concat!(
+            "SELECT t.id, t.slug, t.display_name, t.locales, t.cookie_name, t.cookie_domain, \
+             t.session_ttl_seconds, t.idle_ttl_seconds, t.same_site, t.signup_policy, \
+             t.created_at, t.updated_at, p.name AS default_provider \
+             FROM idp_tenants t \
+             LEFT JOIN idp_identity_providers p ON p.tenant_id = t.id AND p.is_default ",
+            $where
+        )
+    };
+}
+
+#[async_trait]
+impl TenantStore for PgStore {
+    async fn insert_tenant(&self, t: &Tenant) -> Result<Tenant> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO idp_tenants (id, slug, display_name, locales, cookie_name, cookie_domain, \
+             session_ttl_seconds, idle_ttl_seconds, same_site, signup_policy, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(t.id)
+        .bind(&t.slug)
+        .bind(&t.display_name)
+        .bind(Json(&t.locales))
+        .bind(&t.session.cookie_name)
+        .bind(&t.session.cookie_domain)
+        .bind(t.session.ttl_seconds)
+        .bind(t.session.idle_ttl_seconds)
+        .bind(rows::same_site(t.session.same_site))
+        .bind(rows::signup_policy(t.signup_policy))
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        sqlx::query(
+            "INSERT INTO idp_identity_providers \
+             (id, tenant_id, name, kind, is_default, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'native', TRUE, $4, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(t.id)
+        .bind(NATIVE_PROVIDER)
+        .bind(t.created_at)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Tenant {
+            default_provider: NATIVE_PROVIDER.to_owned(),
+            ..t.clone()
+        })
+    }
+
+    async fn find_tenant_by_id(&self, id: Uuid) -> Result<Option<Tenant>> {
+        let row = sqlx::query(select_tenants!("WHERE t.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::tenant).transpose()
+    }
+
+    async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query(select_tenants!("WHERE t.slug = $1"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::tenant).transpose()
+    }
+
+    async fn slugs_with_prefix(&self, base: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT slug FROM idp_tenants WHERE slug = $1 OR slug LIKE $2")
+            .bind(base)
+            .bind(rows::suffix_pattern(base))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("slug")?)).collect()
+    }
+
+    async fn list_tenants(&self, after: Option<&str>, limit: u32) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query(select_tenants!("WHERE t.slug > $1 ORDER BY t.slug LIMIT $2"))
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::tenant).collect()
+    }
+
+    async fn count_tenants(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM idp_tenants")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n.try_into().unwrap_or(0))
+    }
+
+    async fn update_tenant(&self, t: &Tenant) -> Result<Tenant> {
+        let done = sqlx::query(
+            "UPDATE idp_tenants SET display_name = $1, locales = $2, cookie_name = $3, \
+             cookie_domain = $4, session_ttl_seconds = $5, idle_ttl_seconds = $6, same_site = $7, \
+             signup_policy = $8, updated_at = $9 WHERE id = $10",
+        )
+        .bind(&t.display_name)
+        .bind(Json(&t.locales))
+        .bind(&t.session.cookie_name)
+        .bind(&t.session.cookie_domain)
+        .bind(t.session.ttl_seconds)
+        .bind(t.session.idle_ttl_seconds)
+        .bind(rows::same_site(t.session.same_site))
+        .bind(rows::signup_policy(t.signup_policy))
+        .bind(t.updated_at)
+        .bind(t.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.find_tenant_by_id(t.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_tenant(&self, id: Uuid) -> Result<()> {
+        let done = sqlx::query("DELETE FROM idp_tenants WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
