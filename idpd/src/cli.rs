@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigArgs, EXAMPLE};
-use crate::{bootstrap, domain, serve, store, telemetry};
+use crate::{domain, serve, store, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,7 +102,6 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "idpd failed");
             eprintln!("idpd: error: {e:#}");
             ExitCode::FAILURE
         }
@@ -113,9 +112,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(config).await,
         Command::Migrate => {
-            bootstrap::data_dir(&config)?;
-            let store = store::connect(&config.database_url).await?;
-            bootstrap::master_key(&config, store.as_ref()).await?;
+            serve::open_store(&config).await?;
             println!("database {} is up to date", store::redact_url(&config.database_url));
             Ok(())
         }
@@ -130,9 +127,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Example) => unreachable!("handled before loading config"),
         Command::AdminToken(AdminTokenCommand::Create { name, expires_in }) => {
-            bootstrap::data_dir(&config)?;
-            let store = store::connect(&config.database_url).await?;
-            bootstrap::master_key(&config, store.as_ref()).await?;
+            let (store, _) = serve::open_store(&config).await?;
             let expires = expires_in.map(|s| time::Duration::seconds(i64::from(s)));
             let token = domain::admin_tokens::create(store.as_ref(), &name, expires).await?;
             println!("{token}");

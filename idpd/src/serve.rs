@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +12,8 @@ use tokio::sync::watch;
 
 use crate::app::AppState;
 use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::store::Store;
 use crate::{bootstrap, store};
 
 /// How long in-flight requests get after a shutdown signal.
@@ -26,19 +29,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Data dir, database (migrated), master key and first admin token.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
-    bootstrap::data_dir(&config)?;
+    let (store, master_key) = open_store(&config).await?;
+    if let Some(path) = bootstrap::first_admin_token(&config, store.as_ref()).await? {
+        tracing::info!(path = %path.display(), "wrote the first admin token; idpctl reads it from there");
+    }
+    tracing::info!(backend = store.backend(), "database ready");
+    Ok(AppState::new(config, store, master_key))
+}
+
+/// Data dir, database (migrated) and master key: what every subcommand that touches the
+/// database needs.
+pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, MasterKey)> {
+    bootstrap::data_dir(config)?;
     let store = store::connect(&config.database_url).await.with_context(|| {
         format!(
             "cannot open the database at {}",
             store::redact_url(&config.database_url)
         )
     })?;
-    let master_key = bootstrap::master_key(&config, store.as_ref()).await?;
-    if let Some(path) = bootstrap::first_admin_token(&config, store.as_ref()).await? {
-        tracing::info!(path = %path.display(), "wrote the first admin token; idpctl reads it from there");
-    }
-    tracing::info!(backend = store.backend(), "database ready");
-    Ok(AppState::new(config, store, master_key))
+    let master_key = bootstrap::master_key(config, store.as_ref()).await?;
+    Ok((store, master_key))
 }
 
 fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {

@@ -10,31 +10,41 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use shared::error::codes;
+use std::sync::Arc;
+
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::domain::admin_tokens;
 
+/// The admin routes and their OpenAPI document, built from the same declarations
+/// (utoipa-axum), so the document cannot drift from what is served.
 pub fn router(state: AppState) -> Router<AppState> {
-    let authenticated = Router::new()
-        .route("/api/v1/status", get(status::get))
-        .route("/api/v1/tenants", get(tenants::list).post(tenants::create))
-        .route(
-            "/api/v1/tenants/{tenant}",
-            get(tenants::get).patch(tenants::update).delete(tenants::delete),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(state, require_admin));
+    let (authenticated, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(status::get))
+        .routes(routes!(tenants::list, tenants::create))
+        .routes(routes!(tenants::get, tenants::update, tenants::delete))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
+        .split_for_parts();
+    let doc = Arc::new(doc);
     Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
         .merge(authenticated)
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "idpd admin API", description = "Administration of idpd tenants. Every route but this document needs `Authorization: Bearer <admin token>`."),
-    paths(status::get, tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete),
     components(schemas(shared::ErrorBody)),
     modifiers(&BearerAuth),
     tags((name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"))
@@ -51,10 +61,6 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }
 
 /// Checks `Authorization: Bearer <admin token>` (RFC 6750 §3 challenges on failure).
