@@ -49,8 +49,11 @@ pub async fn master_key(config: &Config, store: &dyn Store) -> anyhow::Result<Ma
                 );
             }
             let bytes = crypto::random_bytes::<32>();
-            write_secret_file(path, format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)).as_bytes())
-                .with_context(|| format!("cannot write master key file {}", path.display()))?;
+            write_secret_file(
+                path,
+                format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)).as_bytes(),
+            )
+            .with_context(|| format!("cannot write master key file {}", path.display()))?;
             tracing::info!(path = %path.display(), "generated a new master key");
             MasterKey::from_bytes(&bytes)
         }
@@ -70,7 +73,10 @@ pub async fn master_key(config: &Config, store: &dyn Store) -> anyhow::Result<Ma
 
 /// On the very first start of a database, mints an admin token and writes it to
 /// `<data_dir>/admin-token` (0600). Returns the file's path when it did.
-pub async fn first_admin_token(config: &Config, store: &dyn Store) -> anyhow::Result<Option<PathBuf>> {
+pub async fn first_admin_token(
+    config: &Config,
+    store: &dyn Store,
+) -> anyhow::Result<Option<PathBuf>> {
     let (secret, record) = admin_tokens::mint("bootstrap", None);
     if !store.insert_bootstrap_admin_token(&record).await? {
         return Ok(None);
@@ -90,12 +96,15 @@ fn read_key_file(path: &Path) -> anyhow::Result<Option<MasterKey>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read master key file {}", path.display())),
-    };
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "master key file is readable by group or others; chmod 600 it");
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read master key file {}", path.display()));
         }
+    };
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "master key file is readable by group or others; chmod 600 it");
     }
     let key: [u8; 32] = if bytes.len() == 32 {
         bytes.try_into().expect("length checked")
@@ -117,7 +126,7 @@ fn read_key_file(path: &Path) -> anyhow::Result<Option<MasterKey>> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -128,10 +137,10 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 /// Writes a new file readable only by its owner; never overwrites an existing one.
 fn write_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            fs::create_dir_all(parent)?;
-        }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs::create_dir_all(parent)?;
     }
     let mut f = OpenOptions::new()
         .write(true)

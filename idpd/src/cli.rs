@@ -77,7 +77,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     if let Some(Command::Config(ConfigCommand::Example)) = cli.command {
@@ -92,7 +96,10 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format, &config.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("idpd: error: cannot start the async runtime: {e}");
@@ -113,7 +120,10 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve::run(config).await,
         Command::Migrate => {
             serve::open_store(&config).await?;
-            println!("database {} is up to date", store::redact_url(&config.database_url));
+            println!(
+                "database {} is up to date",
+                store::redact_url(&config.database_url)
+            );
             Ok(())
         }
         Command::Config(ConfigCommand::Show) => {

@@ -166,8 +166,11 @@ impl Config {
     fn merge(args: &ConfigArgs, file: FileConfig) -> Result<Config, ConfigError> {
         let a = args.clone();
         let listen = parse_addr("listen", a.listen.or(file.listen), "127.0.0.1:8080")?;
-        let admin_listen =
-            parse_addr("admin_listen", a.admin_listen.or(file.admin_listen), "127.0.0.1:8081")?;
+        let admin_listen = parse_addr(
+            "admin_listen",
+            a.admin_listen.or(file.admin_listen),
+            "127.0.0.1:8081",
+        )?;
         let public_url = parse_public_url(
             a.public_url
                 .or(file.public_url)
@@ -242,7 +245,10 @@ impl Config {
         };
         let allow_loopback_upstreams = match a.allow_loopback_upstreams {
             Some(v) => parse_bool(&v).ok_or_else(|| {
-                invalid("allow_loopback_upstreams", format!("{v:?} is not true or false"))
+                invalid(
+                    "allow_loopback_upstreams",
+                    format!("{v:?} is not true or false"),
+                )
             })?,
             None => file.allow_loopback_upstreams.unwrap_or(false),
         };
@@ -294,8 +300,14 @@ impl Config {
         );
         m.insert("log_level", s(&self.log_level));
         let tls = self.tls.as_ref();
-        m.insert("tls_cert_file", tls.map(|t| p(&t.cert_file)).unwrap_or(Value::Null));
-        m.insert("tls_key_file", tls.map(|t| p(&t.key_file)).unwrap_or(Value::Null));
+        m.insert(
+            "tls_cert_file",
+            tls.map(|t| p(&t.cert_file)).unwrap_or(Value::Null),
+        );
+        m.insert(
+            "tls_key_file",
+            tls.map(|t| p(&t.key_file)).unwrap_or(Value::Null),
+        );
         m.insert(
             "allow_loopback_upstreams",
             Value::Bool(self.allow_loopback_upstreams),
@@ -372,7 +384,10 @@ fn parse_public_url(v: String) -> Result<String, ConfigError> {
         return Err(invalid("public_url", "must be an http or https URL"));
     }
     if u.host().is_none() || u.query().is_some() || u.fragment().is_some() {
-        return Err(invalid("public_url", "must have a host and no query or fragment"));
+        return Err(invalid(
+            "public_url",
+            "must have a host and no query or fragment",
+        ));
     }
     if !u.username().is_empty() || u.password().is_some() {
         return Err(invalid("public_url", "must not contain credentials"));
@@ -428,20 +443,67 @@ mod tests {
     #[test]
     fn bad_values_name_the_key() {
         let cases: &[(&str, ConfigArgs)] = &[
-            ("listen", ConfigArgs { listen: Some("nope".into()), ..Default::default() }),
-            ("public_url", ConfigArgs { public_url: Some("ftp://x".into()), ..Default::default() }),
-            ("public_url", ConfigArgs { public_url: Some("https://x/?a=b".into()), ..Default::default() }),
-            ("database_url", ConfigArgs { database_url: Some("mysql://x".into()), ..Default::default() }),
-            ("log_format", ConfigArgs { log_format: Some("xml".into()), ..Default::default() }),
-            ("smtp_url", ConfigArgs { smtp_url: Some("mail.example".into()), ..Default::default() }),
-            ("tls_key_file", ConfigArgs { tls_cert_file: Some("c.pem".into()), ..Default::default() }),
+            (
+                "listen",
+                ConfigArgs {
+                    listen: Some("nope".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "public_url",
+                ConfigArgs {
+                    public_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "public_url",
+                ConfigArgs {
+                    public_url: Some("https://x/?a=b".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "database_url",
+                ConfigArgs {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "log_format",
+                ConfigArgs {
+                    log_format: Some("xml".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "smtp_url",
+                ConfigArgs {
+                    smtp_url: Some("mail.example".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "tls_key_file",
+                ConfigArgs {
+                    tls_cert_file: Some("c.pem".into()),
+                    ..Default::default()
+                },
+            ),
             (
                 "allow_loopback_upstreams",
-                ConfigArgs { allow_loopback_upstreams: Some("maybe".into()), ..Default::default() },
+                ConfigArgs {
+                    allow_loopback_upstreams: Some("maybe".into()),
+                    ..Default::default()
+                },
             ),
         ];
         for (key, args) in cases {
-            let e = Config::merge(args, FileConfig::default()).unwrap_err().to_string();
+            let e = Config::merge(args, FileConfig::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
         }
     }
@@ -462,7 +524,10 @@ mod tests {
         };
         let c = Config::merge(&args, FileConfig::default()).unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("pw123"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("pw123"),
+            "{shown}"
+        );
         assert!(shown.contains("***"));
     }
 }

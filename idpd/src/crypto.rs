@@ -114,7 +114,10 @@ impl MasterKey {
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buf = ct.to_vec();
-        let plain = self.key.open_in_place(nonce, Aad::from(context), &mut buf).ok()?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(context), &mut buf)
+            .ok()?;
         Some(plain.to_vec())
     }
 }
@@ -130,7 +133,10 @@ mod master_key_tests {
         assert_eq!(k.open(b"kid-1", &sealed).unwrap(), b"private key bytes");
         assert!(k.open(b"kid-2", &sealed).is_none(), "context must bind");
         let other = MasterKey::from_bytes(&[8u8; 32]);
-        assert!(other.open(b"kid-1", &sealed).is_none(), "wrong key must fail");
+        assert!(
+            other.open(b"kid-1", &sealed).is_none(),
+            "wrong key must fail"
+        );
         assert_ne!(k.id(), other.id());
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;

@@ -41,18 +41,21 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 /// database needs.
 pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, MasterKey)> {
     bootstrap::data_dir(config)?;
-    let store = store::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database at {}",
-            store::redact_url(&config.database_url)
-        )
-    })?;
+    let store = store::connect(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                store::redact_url(&config.database_url)
+            )
+        })?;
     let master_key = bootstrap::master_key(config, store.as_ref()).await?;
     Ok((store, master_key))
 }
 
 fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
-    let l = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({name} listener)"))?;
+    let l = TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on {addr} ({name} listener)"))?;
     l.set_nonblocking(true)?;
     Ok(l)
 }
@@ -74,15 +77,18 @@ pub async fn serve(
 
     let public_task = match tls {
         Some(files) => {
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_file, &files.key_file)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot load TLS certificate {} / key {}",
-                        files.cert_file.display(),
-                        files.key_file.display()
-                    )
-                })?;
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+                &files.cert_file,
+                &files.key_file,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot load TLS certificate {} / key {}",
+                    files.cert_file.display(),
+                    files.key_file.display()
+                )
+            })?;
             tracing::info!(listener = "public", addr = %public_addr, tls = true, "listening");
             tokio::spawn(serve_tls(public, rustls, public_app, stop_rx.clone()))
         }
@@ -111,7 +117,11 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-async fn serve_plain(listener: TcpListener, app: Router, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn serve_plain(
+    listener: TcpListener,
+    app: Router,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     axum::serve(listener, app)
         .with_graceful_shutdown(stopped(stop))

@@ -60,7 +60,10 @@ pub async fn authenticate(store: &dyn Store, presented: &str) -> Result<AdminTok
     if !crypto::ct_eq(&token.digest, &digest) || token.revoked_at.is_some() {
         return Err(Error::Unauthenticated);
     }
-    if token.expires_at.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
+    if token
+        .expires_at
+        .is_some_and(|e| e <= OffsetDateTime::now_utc())
+    {
         return Err(Error::Unauthenticated);
     }
     Ok(token)

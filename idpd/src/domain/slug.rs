@@ -128,7 +128,10 @@ mod tests {
         let base = from_name(&"abc def ".repeat(30));
         assert!(base.len() <= MAX_LEN && problem(&base).is_none(), "{base}");
         let c = candidate(&base, 123).unwrap();
-        assert!(c.len() <= MAX_LEN && c.ends_with("-123") && problem(&c).is_none(), "{c}");
+        assert!(
+            c.len() <= MAX_LEN && c.ends_with("-123") && problem(&c).is_none(),
+            "{c}"
+        );
     }
 
     #[test]
@@ -137,7 +140,10 @@ mod tests {
         assert_eq!(first_free("admin", &[]), 2);
         assert_eq!(first_free("acme", &[]), 1);
         assert_eq!(
-            first_free("acme", &["acme".into(), "acme-2".into(), "acme-corp".into()]),
+            first_free(
+                "acme",
+                &["acme".into(), "acme-2".into(), "acme-corp".into()]
+            ),
             3
         );
     }

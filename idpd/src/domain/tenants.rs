@@ -69,10 +69,10 @@ pub async fn create(store: &dyn Store, rules: &TenantRules, req: CreateTenant) -
         Some(l) => check_locales(&l, &mut errors),
         None => vec!["en".to_owned()],
     };
-    if let Some(s) = &req.slug {
-        if let Some(p) = slug::problem(s) {
-            errors.push(FieldError::new("slug", format!("{s:?} {p}")));
-        }
+    if let Some(s) = &req.slug
+        && let Some(p) = slug::problem(s)
+    {
+        errors.push(FieldError::new("slug", format!("{s:?} {p}")));
     }
     let id = Uuid::now_v7();
     let base = SessionSettings {
@@ -102,9 +102,10 @@ pub async fn create(store: &dyn Store, rules: &TenantRules, req: CreateTenant) -
     if let Some(s) = req.slug {
         tenant.slug = s;
         return store.insert_tenant(&tenant).await.map_err(|e| match e {
-            StoreError::Conflict { .. } => {
-                Error::Conflict(format!("a tenant with slug {:?} already exists", tenant.slug))
-            }
+            StoreError::Conflict { .. } => Error::Conflict(format!(
+                "a tenant with slug {:?} already exists",
+                tenant.slug
+            )),
             e => e.into(),
         });
     }
@@ -136,10 +137,17 @@ pub async fn get(store: &dyn Store, key: &str) -> Result<Tenant> {
     found.ok_or_else(|| Error::NotFound(format!("tenant {key:?}")))
 }
 
-pub async fn list(store: &dyn Store, after: Option<&str>, limit: Option<u32>) -> Result<Vec<Tenant>> {
+pub async fn list(
+    store: &dyn Store,
+    after: Option<&str>,
+    limit: Option<u32>,
+) -> Result<Vec<Tenant>> {
     let limit = limit.unwrap_or(50);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(Error::invalid("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     Ok(store.list_tenants(after, limit).await?)
 }
@@ -164,8 +172,13 @@ pub async fn update(
     if let Some(p) = req.signup_policy {
         tenant.signup_policy = p;
     }
-    tenant.session =
-        apply_session_patch(tenant.id, &tenant.session, req.session.as_ref(), rules, &mut errors);
+    tenant.session = apply_session_patch(
+        tenant.id,
+        &tenant.session,
+        req.session.as_ref(),
+        rules,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
@@ -189,7 +202,10 @@ fn check_name(name: &str, field: &str, errors: &mut Vec<FieldError>) -> String {
             format!("must be at most {MAX_NAME_CHARS} characters"),
         ));
     } else if name.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "must not contain control characters"));
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     name.to_owned()
 }
@@ -197,10 +213,16 @@ fn check_name(name: &str, field: &str, errors: &mut Vec<FieldError>) -> String {
 /// Validates BCP 47 tags (RFC 5646) and returns them in canonical case (`nb`, `en-US`).
 fn check_locales(locales: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     if locales.is_empty() {
-        errors.push(FieldError::new("locales", "must list at least one language tag"));
+        errors.push(FieldError::new(
+            "locales",
+            "must list at least one language tag",
+        ));
     }
     if locales.len() > MAX_LOCALES {
-        errors.push(FieldError::new("locales", format!("at most {MAX_LOCALES} tags")));
+        errors.push(FieldError::new(
+            "locales",
+            format!("at most {MAX_LOCALES} tags"),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(locales.len());
     for (i, tag) in locales.iter().enumerate() {
@@ -264,7 +286,9 @@ fn apply_session_patch(
     let mut s = current.clone();
     let Some(p) = patch else { return s };
     if let Some(domain) = &p.cookie_domain {
-        s.cookie_domain = domain.as_deref().map(|d| d.trim_start_matches('.').to_ascii_lowercase());
+        s.cookie_domain = domain
+            .as_deref()
+            .map(|d| d.trim_start_matches('.').to_ascii_lowercase());
         // Keep a default name in step with the domain: `__Host-` forbids a Domain attribute.
         let was_default = [None, Some("x")]
             .iter()
@@ -295,10 +319,10 @@ fn apply_session_patch(
             "a __Host- cookie must not have a Domain; choose another cookie_name",
         ));
     }
-    if let Some(d) = &s.cookie_domain {
-        if let Some(msg) = cookie_domain_problem(d, rules) {
-            errors.push(FieldError::new("session.cookie_domain", msg));
-        }
+    if let Some(d) = &s.cookie_domain
+        && let Some(msg) = cookie_domain_problem(d, rules)
+    {
+        errors.push(FieldError::new("session.cookie_domain", msg));
     }
     for (field, v) in [
         ("session.ttl_seconds", s.ttl_seconds),
@@ -419,12 +443,30 @@ mod tests {
         assert!(s.cookie_name.starts_with("__Secure-"), "{}", s.cookie_name);
 
         let bad = [
-            SessionSettingsPatch { cookie_domain: Some(Some("com".into())), ..Default::default() },
-            SessionSettingsPatch { cookie_domain: Some(Some("evil.example".into())), ..Default::default() },
-            SessionSettingsPatch { ttl_seconds: Some(-1), ..Default::default() },
-            SessionSettingsPatch { ttl_seconds: Some(10 * 365 * 86400), ..Default::default() },
-            SessionSettingsPatch { idle_ttl_seconds: Some(DEFAULT_TTL_SECONDS + 1), ..Default::default() },
-            SessionSettingsPatch { cookie_name: Some("a b".into()), ..Default::default() },
+            SessionSettingsPatch {
+                cookie_domain: Some(Some("com".into())),
+                ..Default::default()
+            },
+            SessionSettingsPatch {
+                cookie_domain: Some(Some("evil.example".into())),
+                ..Default::default()
+            },
+            SessionSettingsPatch {
+                ttl_seconds: Some(-1),
+                ..Default::default()
+            },
+            SessionSettingsPatch {
+                ttl_seconds: Some(10 * 365 * 86400),
+                ..Default::default()
+            },
+            SessionSettingsPatch {
+                idle_ttl_seconds: Some(DEFAULT_TTL_SECONDS + 1),
+                ..Default::default()
+            },
+            SessionSettingsPatch {
+                cookie_name: Some("a b".into()),
+                ..Default::default()
+            },
             SessionSettingsPatch {
                 cookie_name: Some("__Host-x".into()),
                 cookie_domain: Some(Some("acme.example".into())),
@@ -435,9 +477,15 @@ mod tests {
             let (_, e) = check(p.clone(), &rules());
             assert!(!e.is_empty(), "{p:?} should be refused");
         }
-        let http = TenantRules { public_host: None, https: false };
+        let http = TenantRules {
+            public_host: None,
+            https: false,
+        };
         let (_, e) = check(
-            SessionSettingsPatch { same_site: Some(SameSite::None), ..Default::default() },
+            SessionSettingsPatch {
+                same_site: Some(SameSite::None),
+                ..Default::default()
+            },
             &http,
         );
         assert_eq!(e[0].field, "session.same_site");

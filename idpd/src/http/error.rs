@@ -58,8 +58,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();
         if let Some(challenge) = self.www_authenticate {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
@@ -80,9 +82,11 @@ impl From<domain::Error> for ApiError {
         match e {
             E::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             E::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, codes::CONFLICT, msg),
-            e @ E::Invalid(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED, e.to_string())
-            }
+            e @ E::Invalid(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::VALIDATION_FAILED,
+                e.to_string(),
+            ),
             E::Unauthenticated => ApiError {
                 www_authenticate: Some("Bearer error=\"invalid_token\""),
                 ..ApiError::new(
@@ -123,7 +127,10 @@ impl From<JsonRejection> for ApiError {
             ),
             _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => (
                 codes::PAYLOAD_TOO_LARGE,
-                format!("request body is larger than {} bytes", super::ADMIN_BODY_LIMIT),
+                format!(
+                    "request body is larger than {} bytes",
+                    super::ADMIN_BODY_LIMIT
+                ),
             ),
             _ => (codes::BAD_REQUEST, r.body_text()),
         };

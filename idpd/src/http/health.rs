@@ -18,7 +18,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "no-store")], Json(json!({"status": "ok"})))
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"status": "ok"})),
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -27,11 +30,18 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(Ok(()))
     );
     if ok {
-        ([(header::CACHE_CONTROL, "no-store")], Json(json!({"status": "ready"}))).into_response()
+        (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({"status": "ready"})),
+        )
+            .into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CACHE_CONTROL, "no-store"), (header::RETRY_AFTER, "1")],
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::RETRY_AFTER, "1"),
+            ],
             Json(json!({"status": "unavailable", "reason": "database unreachable"})),
         )
             .into_response()

@@ -1,8 +1,8 @@
 //! Storage: one trait per aggregate, a `Store` supertrait, and a hand-written sqlx
 //! implementation per backend (`sqlite/`, `postgres/`). SQL lives only below this module.
 
-mod rows;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -27,23 +27,35 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Database error codes that mean "cannot use the database now" rather than "this statement
+/// is wrong": PostgreSQL connection exceptions (08), shutdown and start-up (57P0x), too many
+/// connections (53300), a database that is gone (3D000) or refuses our credentials (28);
+/// SQLite BUSY (5) and LOCKED (6) after the busy timeout.
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("57P0")
+        || code.starts_with("28")
+        || matches!(code, "53300" | "3D000" | "5" | "6")
+}
+
 impl StoreError {
     /// True when the database could not be reached (rather than refusing a statement):
     /// such failures become 503 with `Retry-After`, never a 500.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Backend(e) => matches!(
-                e,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-                    | sqlx::Error::Tls(_)
-            ) || e
-                .as_database_error()
-                .and_then(|d| d.code())
-                // SQLSTATE class 08 (connection exception), 57P0x (shutdown), SQLite BUSY/LOCKED.
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0") || c == "5" || c == "6"),
+            StoreError::Backend(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                        | sqlx::Error::Tls(_)
+                ) || e
+                    .as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| unavailable_code(&c))
+            }
             _ => false,
         }
     }
@@ -132,21 +144,27 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migra
         files
             .iter()
             .map(|(version, name, sql)| {
-                Migration::new(*version, (*name).into(), MigrationType::Simple, sql.into_sql_str(), false)
+                Migration::new(
+                    *version,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
             })
             .collect(),
     )
 }
 
 fn conflict(e: sqlx::Error) -> StoreError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            let constraint = db
-                .constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| db.message().to_owned());
-            return StoreError::Conflict { constraint };
-        }
+    if let Some(db) = e.as_database_error()
+        && db.is_unique_violation()
+    {
+        let constraint = db
+            .constraint()
+            .map(str::to_owned)
+            .unwrap_or_else(|| db.message().to_owned());
+        return StoreError::Conflict { constraint };
     }
     StoreError::Backend(e)
 }

@@ -1,8 +1,6 @@
 //! Row decoding shared by both backends: the column types chosen in the migrations decode
 //! to the same Rust types on SQLite and PostgreSQL, so one function per aggregate suffices.
 
-
-
 use shared::admin::{SameSite, SessionSettings, SignupPolicy};
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -12,8 +10,6 @@ use uuid::Uuid;
 use super::{Result, StoreError};
 use crate::domain::admin_tokens::AdminToken;
 use crate::domain::tenants::Tenant;
-
-/// The columns every tenant query selects, in this order and with these names.
 
 pub(super) fn tenant<'r, R>(row: &'r R) -> Result<Tenant>
 where
@@ -88,4 +84,3 @@ pub(super) fn signup_policy(p: SignupPolicy) -> &'static str {
 pub(super) fn suffix_pattern(base: &str) -> String {
     format!("{base}-%")
 }
-

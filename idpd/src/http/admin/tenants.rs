@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shared::admin::{CreateTenant, Tenant, TenantList, UpdateTenant};
 use shared::ErrorBody;
+use shared::admin::{CreateTenant, Tenant, TenantList, UpdateTenant};
 
 use crate::app::AppState;
 use crate::domain::tenants;

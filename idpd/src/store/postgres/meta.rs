@@ -17,11 +17,13 @@ impl MetaStore for PgStore {
     }
 
     async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
-        sqlx::query("INSERT INTO idp_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO idp_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         let row = sqlx::query("SELECT value FROM idp_meta WHERE key = $1")
             .bind(key)
             .fetch_one(&self.pool)

@@ -52,7 +52,9 @@ impl AdminTokenStore for SqliteStore {
         if marked.rows_affected() == 0 {
             return Ok(false);
         }
-        bind_insert(sqlx::query(INSERT), t).execute(&mut *tx).await?;
+        bind_insert(sqlx::query(INSERT), t)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -91,11 +91,13 @@ impl TenantStore for SqliteStore {
     }
 
     async fn list_tenants(&self, after: Option<&str>, limit: u32) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query(select_tenants!("WHERE t.slug > $1 ORDER BY t.slug LIMIT $2"))
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_tenants!(
+            "WHERE t.slug > $1 ORDER BY t.slug LIMIT $2"
+        ))
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(rows::tenant).collect()
     }
 
@@ -128,7 +130,9 @@ impl TenantStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        self.find_tenant_by_id(t.id).await?.ok_or(StoreError::NotFound)
+        self.find_tenant_by_id(t.id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn delete_tenant(&self, id: Uuid) -> Result<()> {
