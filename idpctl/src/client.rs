@@ -1,0 +1,326 @@
+//! The admin API client: URLs, bearer auth, and turning answers into `shared` types or errors.
+//!
+//! The methods block: each drives one reqwest request on a private current-thread tokio
+//! runtime, so the commands stay plain sequential code.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::ErrorBody;
+use shared::admin::{CreateTenant, Status, Tenant, TenantList, UpdateTenant};
+
+use crate::error::Error;
+use crate::token::Token;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Client {
+    http: reqwest::Client,
+    runtime: Runtime,
+    base: Url,
+    token: Token,
+}
+
+/// A successful answer, not yet decoded.
+struct Reply {
+    url: Url,
+    request_id: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Protocol {
+            url: self.url.into(),
+            detail: format!("the body is not the expected JSON: {e}"),
+            request_id: self.request_id,
+        })
+    }
+}
+
+impl Client {
+    pub fn new(base: Url, token: Token) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Setup(Box::new(e)))?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("idpctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            // The admin API never redirects; following one could replay a DELETE elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Setup(Box::new(e)))?;
+        Ok(Client {
+            http,
+            runtime: Runtime(Some(runtime)),
+            base,
+            token,
+        })
+    }
+
+    pub fn status(&self) -> Result<Status, Error> {
+        self.call(Method::GET, self.endpoint(&["status"]), None::<&()>)?
+            .json()
+    }
+
+    /// One page of tenants.
+    pub fn list_tenants(
+        &self,
+        limit: Option<u32>,
+        after: Option<&str>,
+    ) -> Result<TenantList, Error> {
+        let mut url = self.endpoint(&["tenants"]);
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            if let Some(after) = after {
+                query.append_pair("after", after);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    /// Every tenant after `after`, following `next_after` page by page.
+    pub fn list_all_tenants(&self, after: Option<&str>) -> Result<TenantList, Error> {
+        let mut items = Vec::new();
+        let mut cursor = after.map(str::to_owned);
+        loop {
+            let page = self.list_tenants(None, cursor.as_deref())?;
+            items.extend(page.items);
+            match page.next_after {
+                None => break,
+                // A cursor that does not move would loop forever. (Only equality is checked:
+                // the database's collation, not Rust's, decides what "after" means.)
+                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                    return Err(Error::Protocol {
+                        url: self.endpoint(&["tenants"]).into(),
+                        detail: format!("next_after {next:?} repeats the previous page"),
+                        request_id: None,
+                    });
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+        Ok(TenantList {
+            items,
+            next_after: None,
+        })
+    }
+
+    pub fn create_tenant(&self, request: &CreateTenant) -> Result<Tenant, Error> {
+        self.call(Method::POST, self.endpoint(&["tenants"]), Some(request))?
+            .json()
+    }
+
+    pub fn get_tenant(&self, tenant: &str) -> Result<Tenant, Error> {
+        self.call(
+            Method::GET,
+            self.endpoint(&["tenants", tenant]),
+            None::<&()>,
+        )?
+        .json()
+    }
+
+    pub fn update_tenant(&self, tenant: &str, request: &UpdateTenant) -> Result<Tenant, Error> {
+        self.call(
+            Method::PATCH,
+            self.endpoint(&["tenants", tenant]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    pub fn delete_tenant(&self, tenant: &str) -> Result<(), Error> {
+        self.call(
+            Method::DELETE,
+            self.endpoint(&["tenants", tenant]),
+            None::<&()>,
+        )
+        .map(drop)
+    }
+
+    /// `{base}/api/v1/{segments...}`, each segment percent-encoded (`/` included), so a
+    /// slug typed as `../x` stays one segment. `--url` may carry a path prefix of its own.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        // Cannot fail: `--url` was checked to be an http(s) URL, which can be a base.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty()
+                .extend(shared::API_PREFIX.split('/').filter(|s| !s.is_empty()))
+                .extend(segments);
+        }
+        url
+    }
+
+    fn call<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<Reply, Error> {
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .bearer_auth(self.token.secret())
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = self.block_on(async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let header = |name: &str| {
+                let value = response.headers().get(name)?;
+                value.to_str().ok().map(str::to_owned)
+            };
+            let request_id = header("x-request-id");
+            let location = header(LOCATION.as_str());
+            let body = response.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>((status, request_id, location, body))
+        })?;
+        let (status, request_id, location, body) = answer.map_err(|e| {
+            let source = e.without_url();
+            if source.is_connect() {
+                Error::Unreachable {
+                    url: url.to_string(),
+                    source,
+                }
+            } else {
+                Error::Request {
+                    url: url.to_string(),
+                    source,
+                }
+            }
+        })?;
+        if status.is_success() {
+            return Ok(Reply {
+                url,
+                request_id,
+                body,
+            });
+        }
+        Err(self.failure(url, status, request_id, location, &body))
+    }
+
+    fn failure(
+        &self,
+        url: Url,
+        status: StatusCode,
+        request_id: Option<String>,
+        location: Option<String>,
+        body: &[u8],
+    ) -> Error {
+        if let Ok(mut body) = serde_json::from_slice::<ErrorBody>(body) {
+            if body.request_id.is_none() {
+                body.request_id = request_id;
+            }
+            let hint = (status == StatusCode::UNAUTHORIZED)
+                .then(|| format!("the rejected admin token was {}", self.token.origin()));
+            return Error::Api { status, body, hint };
+        }
+        let detail = match location {
+            Some(to) if status.is_redirection() => {
+                format!("{status}, redirecting to {to}: point --url at idpd's admin listener")
+            }
+            _ => format!(
+                "{status} without an admin API error body (is --url idpd's admin listener?)"
+            ),
+        };
+        Error::Protocol {
+            url: url.into(),
+            detail,
+            request_id,
+        }
+    }
+
+    fn block_on<F>(&self, future: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        // Only `Drop` takes the runtime out.
+        let runtime =
+            self.runtime.0.as_ref().ok_or_else(|| {
+                Error::Setup("the HTTP client's runtime has been shut down".into())
+            })?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(runtime.block_on(future));
+        }
+        // Called on a thread that drives a tokio runtime (a `#[tokio::test]` calling
+        // `idpctl::run`), where blocking would panic: drive the request from a helper thread.
+        std::thread::scope(
+            |scope| match scope.spawn(|| runtime.block_on(future)).join() {
+                Ok(output) => Ok(output),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+        )
+    }
+}
+
+/// Dropping a runtime blocks, which panics inside another runtime; shutting it down in the
+/// background does not, and nothing is left running on it once a command returns.
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{TokenOrigin, TokenSpec};
+
+    fn client(base: &str) -> Client {
+        let token = TokenSpec::Value("t".into(), TokenOrigin::Flag)
+            .resolve()
+            .unwrap();
+        Client::new(Url::parse(base).unwrap(), token).unwrap()
+    }
+
+    #[test]
+    fn endpoints_encode_segments_and_keep_a_prefix() {
+        let c = client("http://127.0.0.1:8081");
+        assert_eq!(
+            c.endpoint(&["tenants", "../x y?#%"]).as_str(),
+            "http://127.0.0.1:8081/api/v1/tenants/..%2Fx%20y%3F%23%25"
+        );
+        let c = client("https://idp.example.com/admin/");
+        assert_eq!(
+            c.endpoint(&["status"]).as_str(),
+            "https://idp.example.com/admin/api/v1/status"
+        );
+    }
+
+    #[test]
+    fn unreachable_server_names_the_url() {
+        let err = client("http://127.0.0.1:1").status().unwrap_err();
+        assert!(matches!(err, Error::Unreachable { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "could not reach idpd at http://127.0.0.1:1/api/v1/status"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn works_when_called_inside_a_runtime() {
+        let c = client("http://127.0.0.1:1");
+        assert!(matches!(c.status(), Err(Error::Unreachable { .. })));
+        drop(c);
+    }
+}

@@ -1,0 +1,76 @@
+//! Runs a parsed command line: one module per noun, sharing a [`Context`].
+
+mod status;
+mod tenant;
+
+use std::io::Write;
+
+use reqwest::Url;
+use serde::Serialize;
+
+use crate::Terminal;
+use crate::cli::{Command, Invocation};
+use crate::client::Client;
+use crate::error::Error;
+use crate::output::{Format, Output, Tabular};
+use crate::token::TokenSpec;
+
+/// What a command needs from the invocation and the process.
+pub struct Context<'a> {
+    url: Url,
+    token: TokenSpec,
+    output: Output,
+    /// Prompts are allowed: stdin and stderr are terminals and the output is for people.
+    interactive: bool,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+}
+
+impl Context<'_> {
+    /// Reads the token and builds the client. Commands call this after checking their own
+    /// arguments, so a usage error is reported as such even without a token.
+    fn client(&self) -> Result<Client, Error> {
+        Client::new(self.url.clone(), self.token.resolve()?)
+    }
+
+    fn print<T: Serialize + Tabular>(&mut self, value: &T) -> Result<(), Error> {
+        self.output.print(self.out, value)
+    }
+
+    /// A message for the operator; stdout stays data only.
+    fn note(&mut self, message: &str) {
+        // Nothing useful is left to do if stderr is gone.
+        let _ = writeln!(self.err, "{message}");
+    }
+}
+
+pub fn execute(
+    invocation: Invocation,
+    terminal: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let Invocation { cli, token } = invocation;
+    let format = cli.global.output;
+    let mut ctx = Context {
+        url: cli.global.url,
+        token,
+        output: Output {
+            format,
+            terminal: terminal.stdout,
+        },
+        interactive: terminal.stdin && terminal.stderr && format == Format::Table,
+        out,
+        err,
+    };
+    match cli.command {
+        Command::Status => status::show(&mut ctx),
+        Command::Tenant(command) => tenant::run(command, &mut ctx),
+        Command::Completion { shell } => {
+            // clap_complete panics on a write error, so render into memory first.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut crate::command(), "idpctl", &mut script);
+            ctx.out.write_all(&script).map_err(Error::Output)
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Printing results on stdout: tables for people, JSON and YAML (the `shared` types unchanged)
+//! for scripts.
+
+use std::io::{self, Write};
+
+use clap::ValueEnum;
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use shared::admin::{Status, Tenant, TenantList};
+use time::{OffsetDateTime, UtcOffset, macros::format_description};
+
+use crate::duration::format_seconds;
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people
+    #[default]
+    Table,
+    /// Pretty-printed JSON with the admin API's field names
+    Json,
+    /// YAML with the admin API's field names
+    Yaml,
+}
+
+/// A value's table form: a header and rows of plain text.
+pub struct Rows {
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Rows {
+    /// A two-column table for one object.
+    fn fields(fields: Vec<(&'static str, String)>) -> Self {
+        Rows {
+            header: vec!["FIELD", "VALUE"],
+            rows: fields
+                .into_iter()
+                .map(|(name, value)| vec![name.to_owned(), value])
+                .collect(),
+        }
+    }
+}
+
+/// What can be shown as a table.
+pub trait Tabular {
+    fn rows(&self) -> Rows;
+}
+
+impl Tabular for Tenant {
+    fn rows(&self) -> Rows {
+        let session = &self.session;
+        Rows::fields(vec![
+            ("id", self.id.to_string()),
+            ("slug", self.slug.clone()),
+            ("name", self.display_name.clone()),
+            ("issuer", self.issuer.clone()),
+            ("locales", self.locales.join(", ")),
+            ("signup policy", self.signup_policy.as_str().to_owned()),
+            ("default provider", self.default_provider.clone()),
+            ("cookie name", session.cookie_name.clone()),
+            (
+                "cookie domain",
+                session
+                    .cookie_domain
+                    .clone()
+                    .unwrap_or_else(|| "(host-only)".to_owned()),
+            ),
+            ("session ttl", format_seconds(session.ttl_seconds)),
+            ("idle ttl", format_seconds(session.idle_ttl_seconds)),
+            ("same-site", session.same_site.as_str().to_owned()),
+            ("created", timestamp(self.created_at)),
+            ("updated", timestamp(self.updated_at)),
+        ])
+    }
+}
+
+impl Tabular for TenantList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec!["SLUG", "NAME", "LOCALES", "SIGNUP", "PROVIDER", "CREATED"],
+            rows: self
+                .items
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.slug.clone(),
+                        t.display_name.clone(),
+                        t.locales.join(","),
+                        t.signup_policy.as_str().to_owned(),
+                        t.default_provider.clone(),
+                        timestamp(t.created_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Tabular for Status {
+    fn rows(&self) -> Rows {
+        Rows::fields(vec![
+            ("version", self.version.clone()),
+            ("backend", self.backend.clone()),
+            ("ready", if self.ready { "yes" } else { "no" }.to_owned()),
+            ("tenants", self.tenants.to_string()),
+        ])
+    }
+}
+
+/// UTC, to the second: the admin API's sub-second digits only widen a table.
+fn timestamp(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let utc = at.to_offset(UtcOffset::UTC);
+    utc.format(format).unwrap_or_else(|_| utc.to_string())
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    /// stdout is a terminal: box-drawing borders and a table fitted to its width. Otherwise
+    /// plain ASCII and no wrapping, so the columns stay the same either way.
+    pub terminal: bool,
+}
+
+impl Output {
+    pub fn render<T: Serialize + Tabular>(&self, value: &T) -> Result<String, Error> {
+        let encode = |e: &dyn std::fmt::Display| Error::Output(io::Error::other(e.to_string()));
+        match self.format {
+            Format::Table => Ok(table(value.rows(), self.terminal)),
+            Format::Json => serde_json::to_string_pretty(value)
+                .map(|json| json + "\n")
+                .map_err(|e| encode(&e)),
+            Format::Yaml => serde_yaml::to_string(value).map_err(|e| encode(&e)),
+        }
+    }
+
+    pub fn print<T: Serialize + Tabular>(
+        &self,
+        out: &mut dyn Write,
+        value: &T,
+    ) -> Result<(), Error> {
+        let text = self.render(value)?;
+        out.write_all(text.as_bytes()).map_err(Error::Output)
+    }
+}
+
+/// Narrower terminals get an unfitted table rather than one wrapped beyond reading.
+const MIN_FIT_WIDTH: u16 = 40;
+
+pub fn table(rows: Rows, terminal: bool) -> String {
+    let mut table = Table::new();
+    if terminal {
+        // A pseudo-terminal may report no size at all (width 0); wrapping every cell to a
+        // character or two helps no one, so fit only to a plausible width.
+        let fits = table.width().is_some_and(|width| width >= MIN_FIT_WIDTH);
+        table
+            .load_style(presets::UTF8_FULL)
+            .set_content_arrangement(if fits {
+                ContentArrangement::Dynamic
+            } else {
+                ContentArrangement::Disabled
+            });
+    } else {
+        table
+            .force_no_tty()
+            .load_style(presets::ASCII_FULL)
+            .set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table.set_header(rows.header);
+    table.add_rows(rows.rows);
+    format!("{table}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::admin::{SameSite, SessionSettings, SignupPolicy};
+    use time::macros::datetime;
+
+    fn tenant(slug: &str, name: &str) -> Tenant {
+        Tenant {
+            id: uuid::Uuid::nil(),
+            slug: slug.into(),
+            display_name: name.into(),
+            locales: vec!["de".into(), "en".into()],
+            session: SessionSettings {
+                cookie_name: "__Host-idp".into(),
+                cookie_domain: None,
+                ttl_seconds: 28_800,
+                idle_ttl_seconds: 5_400,
+                same_site: SameSite::Lax,
+            },
+            signup_policy: SignupPolicy::Invite,
+            default_provider: "native".into(),
+            issuer: format!("http://127.0.0.1:8080/t/{slug}"),
+            created_at: datetime!(2026-11-28 10:00:00.123 +01:00),
+            updated_at: datetime!(2026-11-28 10:00:00 UTC),
+        }
+    }
+
+    const PLAIN: Output = Output {
+        format: Format::Table,
+        terminal: false,
+    };
+
+    #[test]
+    fn tenant_list_plain_table() {
+        let list = TenantList {
+            items: vec![tenant("acme", "Acme Corp"), tenant("zeta", "Zeta")],
+            next_after: None,
+        };
+        let expected = "\
++------+-----------+---------+--------+----------+----------------------+
+| SLUG | NAME      | LOCALES | SIGNUP | PROVIDER | CREATED              |
++=======================================================================+
+| acme | Acme Corp | de,en   | invite | native   | 2026-11-28T09:00:00Z |
+|------+-----------+---------+--------+----------+----------------------|
+| zeta | Zeta      | de,en   | invite | native   | 2026-11-28T09:00:00Z |
++------+-----------+---------+--------+----------+----------------------+
+";
+        assert_eq!(PLAIN.render(&list).unwrap(), expected);
+    }
+
+    #[test]
+    fn plain_table_does_not_wrap_long_values() {
+        let long = "N".repeat(300);
+        let text = PLAIN
+            .render(&TenantList {
+                items: vec![tenant("acme", &long)],
+                next_after: None,
+            })
+            .unwrap();
+        assert!(text.lines().any(|line| line.contains(&long)));
+    }
+
+    #[test]
+    fn tenant_field_table() {
+        let text = PLAIN.render(&tenant("acme", "Acme Corp")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("| FIELD "), "{text}");
+        for expected in [
+            "| slug             | acme ",
+            "| cookie domain    | (host-only) ",
+            "| session ttl      | 8h ",
+            "| idle ttl         | 1h30m ",
+            "| same-site        | lax ",
+            "| locales          | de, en ",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn terminal_tables_only_change_the_borders() {
+        let status = Status {
+            version: "0.1.0".into(),
+            backend: "sqlite".into(),
+            ready: true,
+            tenants: 2,
+        };
+        let styled = Output {
+            format: Format::Table,
+            terminal: true,
+        };
+        let text = styled.render(&status).unwrap();
+        assert!(text.contains('│') && text.contains("sqlite"), "{text}");
+        let plain = PLAIN.render(&status).unwrap();
+        assert!(
+            plain.is_ascii() && plain.contains("| ready   | yes    |"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn json_and_yaml_are_the_shared_types_unchanged() {
+        let t = tenant("acme", "Acme Corp");
+        let json = Output {
+            format: Format::Json,
+            terminal: true,
+        }
+        .render(&t)
+        .unwrap();
+        assert!(json.ends_with("}\n"));
+        assert_eq!(serde_json::from_str::<Tenant>(&json).unwrap(), t);
+        assert!(json.contains("\"display_name\": \"Acme Corp\""));
+
+        let yaml = Output {
+            format: Format::Yaml,
+            terminal: false,
+        }
+        .render(&t)
+        .unwrap();
+        assert_eq!(serde_yaml::from_str::<Tenant>(&yaml).unwrap(), t);
+        assert!(yaml.contains("display_name: Acme Corp"));
+    }
+}
