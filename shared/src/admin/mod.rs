@@ -1,7 +1,11 @@
 //! Admin API resources, one module per noun.
 
+pub mod clients;
+pub mod keys;
 pub mod status;
 pub mod tenants;
 
+pub use clients::*;
+pub use keys::*;
 pub use status::Status;
 pub use tenants::*;

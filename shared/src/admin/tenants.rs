@@ -80,6 +80,11 @@ pub struct Tenant {
     pub default_provider: String,
     /// `{public_url}/t/{slug}`.
     pub issuer: String,
+    /// Algorithm of the access tokens the tenant issues (default ES256).
+    pub access_token_alg: super::clients::Alg,
+    /// Automatic key rotation: a new key of each algorithm this often; absent means off.
+    #[serde(default)]
+    pub key_rotation_interval_seconds: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -140,6 +145,16 @@ pub struct CreateTenant {
     pub session: Option<SessionSettingsPatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signup_policy: Option<SignupPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_alg: Option<super::clients::Alg>,
+    /// Seconds between automatic key rotations; `null` turns automatic rotation off.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<i64>)]
+    pub key_rotation_interval_seconds: Option<Option<i64>>,
 }
 
 /// `PATCH /api/v1/tenants/{tenant}`: only the fields present change.
@@ -155,6 +170,16 @@ pub struct UpdateTenant {
     pub session: Option<SessionSettingsPatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signup_policy: Option<SignupPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_alg: Option<super::clients::Alg>,
+    /// Seconds between automatic key rotations; `null` turns automatic rotation off.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<i64>)]
+    pub key_rotation_interval_seconds: Option<Option<i64>>,
 }
 
 impl UpdateTenant {
