@@ -7,7 +7,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use reqwest::Url;
-use shared::admin::{SameSite, SignupPolicy};
+use shared::admin::{Alg, GRANT_TYPES, SameSite, SignupPolicy};
 
 use crate::error::Exit;
 use crate::output::Format;
@@ -92,6 +92,14 @@ pub enum Command {
     /// Create, list, show, update and delete tenants
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Register, list, show, update and delete a tenant's OAuth clients; rotate their secrets
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// List, rotate and retire a tenant's signing keys
+    #[command(subcommand, visible_alias = "keys")]
+    #[command(long_about = "List, rotate and retire a tenant's signing keys.\n\n\
+`idpctl keys` is the same command.")]
+    Key(KeyCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]
@@ -168,6 +176,10 @@ pub struct UpdateArgs {
     /// Remove the cookie Domain attribute (host-only cookie)
     #[arg(long, conflicts_with = "cookie_domain")]
     pub no_cookie_domain: bool,
+
+    /// Turn automatic key rotation off
+    #[arg(long, conflicts_with = "key_rotation_interval")]
+    pub no_key_rotation: bool,
 }
 
 /// Tenant settings that `create` and `update` share.
@@ -197,6 +209,14 @@ pub struct SettingsArgs {
     /// SameSite attribute of the session cookie
     #[arg(long, value_enum)]
     pub same_site: Option<SameSiteArg>,
+
+    /// Signing algorithm of the tenant's access tokens
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub access_token_alg: Option<AlgArg>,
+
+    /// Rotate the signing keys automatically this often: 30d, 12w or seconds
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_seconds)]
+    pub key_rotation_interval: Option<i64>,
 }
 
 #[derive(Args)]
@@ -209,6 +229,242 @@ pub struct DeleteArgs {
     #[arg(short, long)]
     pub yes: bool,
 }
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print it with its secret, which is shown only this once
+    Create(ClientCreateArgs),
+    /// List a tenant's clients, ordered by client_id
+    List(ClientListArgs),
+    /// Show one client
+    Show(ClientRef),
+    /// Change a client's settings and print the result
+    Update(ClientUpdateArgs),
+    /// Delete a client; it can no longer get tokens
+    Delete(ClientDeleteArgs),
+    /// Give a confidential client a new secret and print it, shown only this once
+    RotateSecret(RotateSecretArgs),
+}
+
+#[derive(Args)]
+pub struct ClientCreateArgs {
+    /// Slug or id of the tenant; asked for on a terminal when missing
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: Option<String>,
+
+    /// Display name of the client; asked for on a terminal when missing
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// client_id to register, unique in the tenant [default: generated]
+    #[arg(long, value_name = "ID", value_parser = parse_client_id)]
+    pub client_id: Option<String>,
+
+    /// A public client (SPA, mobile or desktop app): no secret, PKCE required
+    #[arg(long)]
+    pub public: bool,
+
+    #[command(flatten)]
+    pub settings: ClientSettingsArgs,
+}
+
+#[derive(Args)]
+pub struct ClientListArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Fetch one page of at most N clients instead of all of them
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+
+    /// Start after this client_id (the next_after of a previous page)
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub after: Option<String>,
+}
+
+/// One client of one tenant.
+#[derive(Args)]
+pub struct ClientRef {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// client_id of the client
+    #[arg(value_parser = parse_client_id)]
+    pub client_id: String,
+}
+
+#[derive(Args)]
+pub struct ClientUpdateArgs {
+    #[command(flatten)]
+    pub client: ClientRef,
+
+    /// New display name
+    #[arg(long)]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub settings: ClientSettingsArgs,
+
+    /// Remove every redirect URI
+    #[arg(long, conflicts_with = "redirect_uris")]
+    pub no_redirect_uris: bool,
+
+    /// Remove every post-logout redirect URI
+    #[arg(long, conflicts_with = "post_logout_redirect_uris")]
+    pub no_post_logout_redirect_uris: bool,
+
+    /// Stop the client from getting tokens
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+
+    /// Accept the client again after --disable
+    #[arg(long)]
+    pub enable: bool,
+}
+
+/// Client settings that `create` and `update` share. Each list is set as a whole.
+#[derive(Args)]
+pub struct ClientSettingsArgs {
+    /// Redirect URI (exact match), repeatable
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+
+    /// Where the client may ask to be sent after logout, repeatable
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+
+    /// Grant type, repeatable or comma-separated: authorization_code, refresh_token,
+    /// client_credentials, device_code or jwt-bearer
+    ///
+    /// device_code and jwt-bearer are short for the registered names
+    /// urn:ietf:params:oauth:grant-type:device_code and
+    /// urn:ietf:params:oauth:grant-type:jwt-bearer, which are accepted too. Without --grant,
+    /// create registers authorization_code and refresh_token, or client_credentials for a
+    /// confidential client without redirect URIs.
+    #[arg(
+        long = "grant",
+        value_name = "GRANT",
+        value_delimiter = ',',
+        value_parser = parse_grant
+    )]
+    pub grants: Vec<String>,
+
+    /// Scope the client may request, repeatable, comma- or space-separated
+    #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',', value_parser = parse_scopes)]
+    pub scopes: Vec<Scopes>,
+
+    /// Lifetime of the access tokens it gets: 90s, 10m, 1h or seconds
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_seconds)]
+    pub access_token_ttl: Option<i64>,
+}
+
+#[derive(Args)]
+pub struct ClientDeleteArgs {
+    #[command(flatten)]
+    pub client: ClientRef,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Args)]
+pub struct RotateSecretArgs {
+    #[command(flatten)]
+    pub client: ClientRef,
+
+    /// How long the old secret keeps working, up to 30d [default: 0, it stops at once]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_seconds)]
+    pub grace: Option<i64>,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// List a tenant's signing keys: next, active and retiring
+    List(KeyListArgs),
+    /// Publish a new signing key, which takes over signing after --activate-in
+    Rotate(KeyRotateArgs),
+    /// Remove a retiring key from the JWKS; refused while tokens it signed may be valid
+    Retire(KeyRetireArgs),
+}
+
+#[derive(Args)]
+pub struct KeyListArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Include removed keys
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args)]
+pub struct KeyRotateArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Algorithm of the new key [default: RS256]
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub alg: Option<AlgArg>,
+
+    /// Time between publication and first signature; 0 for a compromised key [default: the
+    /// JWKS cache lifetime plus 60s, so verifiers see the key before any token it signs]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_seconds)]
+    pub activate_in: Option<i64>,
+}
+
+#[derive(Args)]
+pub struct KeyRetireArgs {
+    /// kid of the key (see `idpctl key list`)
+    #[arg(value_parser = parse_kid)]
+    pub kid: String,
+
+    /// Remove it now, even though tokens it signed may still be valid: they then fail
+    /// verification
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not ask for confirmation (required with --force without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// [`Alg`] for clap, spelt as in JOSE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgArg {
+    /// RSA PKCS#1 v1.5 with SHA-256, the one every OIDC client supports
+    #[value(name = "RS256")]
+    Rs256,
+    /// ECDSA P-256 with SHA-256
+    #[value(name = "ES256")]
+    Es256,
+    /// Ed25519
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl From<AlgArg> for Alg {
+    fn from(arg: AlgArg) -> Self {
+        match arg {
+            AlgArg::Rs256 => Alg::RS256,
+            AlgArg::Es256 => Alg::ES256,
+            AlgArg::EdDsa => Alg::EdDSA,
+        }
+    }
+}
+
+/// The scopes of one `--scope` value, which may hold several separated by spaces (OAuth's
+/// own separator, RFC 6749 §3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes(pub Vec<String>);
 
 /// [`SignupPolicy`] for clap; `shared` stays free of CLI code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -315,12 +571,62 @@ fn parse_url(value: &str) -> Result<Url, String> {
 /// A tenant's slug or id goes into a URL path. Anything else is percent-encoded by the
 /// client, but `.` and `..` would be read as "this" and "parent" path segments, so they are
 /// refused here (neither can be a slug).
-fn parse_tenant_ref(value: &str) -> Result<String, String> {
+pub fn parse_tenant_ref(value: &str) -> Result<String, String> {
     match value {
         "" => Err("the tenant slug or id is empty".into()),
         "." | ".." => Err(format!("{value:?} is not a tenant slug or id")),
         _ => Ok(value.to_owned()),
     }
+}
+
+/// A client_id goes into a URL path too.
+fn parse_client_id(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("the client_id is empty".into()),
+        "." | ".." => Err(format!("{value:?} is not a client_id")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// And so does a kid.
+fn parse_kid(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("the kid is empty".into()),
+        "." | ".." => Err(format!("{value:?} is not a kid")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// Short names for the grant types whose registered names are URNs.
+const GRANT_ALIASES: [(&str, &str); 2] = [
+    (
+        "device_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ),
+    ("jwt-bearer", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+];
+
+/// A grant type idpd knows, by its registered name or its short name.
+fn parse_grant(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if let Some(known) = GRANT_TYPES.iter().find(|g| **g == value) {
+        return Ok((*known).to_owned());
+    }
+    if let Some((_, urn)) = GRANT_ALIASES.iter().find(|(short, _)| *short == value) {
+        return Ok((*urn).to_owned());
+    }
+    Err(format!(
+        "unknown grant type {value:?}: expected one of authorization_code, refresh_token, \
+         client_credentials, device_code, jwt-bearer"
+    ))
+}
+
+fn parse_scopes(value: &str) -> Result<Scopes, String> {
+    let scopes: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
+    if scopes.is_empty() {
+        return Err("the scope is empty".into());
+    }
+    Ok(Scopes(scopes))
 }
 
 #[cfg(test)]

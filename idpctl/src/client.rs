@@ -11,7 +11,11 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::ErrorBody;
-use shared::admin::{CreateTenant, Status, Tenant, TenantList, UpdateTenant};
+use shared::admin::{
+    self, ClientList, CreateClient, CreateTenant, CreatedClient, KeyList, RetireKey, RotateKey,
+    RotateSecret, RotatedSecret, SigningKey, Status, Tenant, TenantList, UpdateClient,
+    UpdateTenant,
+};
 
 use crate::error::Error;
 use crate::token::Token;
@@ -76,43 +80,16 @@ impl Client {
         limit: Option<u32>,
         after: Option<&str>,
     ) -> Result<TenantList, Error> {
-        let mut url = self.endpoint(&["tenants"]);
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(limit) = limit {
-                query.append_pair("limit", &limit.to_string());
-            }
-            if let Some(after) = after {
-                query.append_pair("after", after);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let url = page_url(self.endpoint(&["tenants"]), limit, after);
         self.call(Method::GET, url, None::<&()>)?.json()
     }
 
     /// Every tenant after `after`, following `next_after` page by page.
     pub fn list_all_tenants(&self, after: Option<&str>) -> Result<TenantList, Error> {
-        let mut items = Vec::new();
-        let mut cursor = after.map(str::to_owned);
-        loop {
-            let page = self.list_tenants(None, cursor.as_deref())?;
-            items.extend(page.items);
-            match page.next_after {
-                None => break,
-                // A cursor that does not move would loop forever. (Only equality is checked:
-                // the database's collation, not Rust's, decides what "after" means.)
-                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
-                    return Err(Error::Protocol {
-                        url: self.endpoint(&["tenants"]).into(),
-                        detail: format!("next_after {next:?} repeats the previous page"),
-                        request_id: None,
-                    });
-                }
-                Some(next) => cursor = Some(next),
-            }
-        }
+        let items = self.all_pages(&["tenants"], after, |cursor| {
+            let page = self.list_tenants(None, cursor)?;
+            Ok((page.items, page.next_after))
+        })?;
         Ok(TenantList {
             items,
             next_after: None,
@@ -149,6 +126,144 @@ impl Client {
             None::<&()>,
         )
         .map(drop)
+    }
+
+    pub fn create_client(
+        &self,
+        tenant: &str,
+        request: &CreateClient,
+    ) -> Result<CreatedClient, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["tenants", tenant, "clients"]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    /// One page of a tenant's clients.
+    pub fn list_clients(
+        &self,
+        tenant: &str,
+        limit: Option<u32>,
+        after: Option<&str>,
+    ) -> Result<ClientList, Error> {
+        let url = page_url(self.endpoint(&["tenants", tenant, "clients"]), limit, after);
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    /// Every client of a tenant after `after`.
+    pub fn list_all_clients(&self, tenant: &str, after: Option<&str>) -> Result<ClientList, Error> {
+        let items = self.all_pages(&["tenants", tenant, "clients"], after, |cursor| {
+            let page = self.list_clients(tenant, None, cursor)?;
+            Ok((page.items, page.next_after))
+        })?;
+        Ok(ClientList {
+            items,
+            next_after: None,
+        })
+    }
+
+    pub fn get_client(&self, tenant: &str, client_id: &str) -> Result<admin::Client, Error> {
+        self.call(
+            Method::GET,
+            self.endpoint(&["tenants", tenant, "clients", client_id]),
+            None::<&()>,
+        )?
+        .json()
+    }
+
+    pub fn update_client(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        request: &UpdateClient,
+    ) -> Result<admin::Client, Error> {
+        self.call(
+            Method::PATCH,
+            self.endpoint(&["tenants", tenant, "clients", client_id]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    pub fn delete_client(&self, tenant: &str, client_id: &str) -> Result<(), Error> {
+        self.call(
+            Method::DELETE,
+            self.endpoint(&["tenants", tenant, "clients", client_id]),
+            None::<&()>,
+        )
+        .map(drop)
+    }
+
+    pub fn rotate_client_secret(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        request: &RotateSecret,
+    ) -> Result<RotatedSecret, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["tenants", tenant, "clients", client_id, "rotate-secret"]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    /// A tenant's keys; with `all`, removed ones too.
+    pub fn list_keys(&self, tenant: &str, all: bool) -> Result<KeyList, Error> {
+        let mut url = self.endpoint(&["tenants", tenant, "keys"]);
+        if all {
+            url.query_pairs_mut().append_pair("all", "true");
+        }
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    pub fn rotate_key(&self, tenant: &str, request: &RotateKey) -> Result<SigningKey, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["tenants", tenant, "keys", "rotate"]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    pub fn retire_key(&self, kid: &str, request: &RetireKey) -> Result<SigningKey, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["keys", kid, "retire"]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    /// The items of every page after `after`, following `next_after` until it is absent.
+    /// `segments` names the collection in errors.
+    fn all_pages<T>(
+        &self,
+        segments: &[&str],
+        after: Option<&str>,
+        mut page: impl FnMut(Option<&str>) -> Result<(Vec<T>, Option<String>), Error>,
+    ) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut cursor = after.map(str::to_owned);
+        loop {
+            let (mut batch, next_after) = page(cursor.as_deref())?;
+            items.append(&mut batch);
+            match next_after {
+                None => return Ok(items),
+                // A cursor that does not move would loop forever. (Only equality is checked:
+                // the database's collation, not Rust's, decides what "after" means.)
+                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                    return Err(Error::Protocol {
+                        url: self.endpoint(segments).into(),
+                        detail: format!("next_after {next:?} repeats the previous page"),
+                        request_id: None,
+                    });
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
     }
 
     /// `{base}/api/v1/{segments...}`, each segment percent-encoded (`/` included), so a
@@ -269,6 +384,23 @@ impl Client {
     }
 }
 
+/// `url?limit=N&after=CURSOR`, with only the parameters that are given.
+fn page_url(mut url: Url, limit: Option<u32>, after: Option<&str>) -> Url {
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(limit) = limit {
+            query.append_pair("limit", &limit.to_string());
+        }
+        if let Some(after) = after {
+            query.append_pair("after", after);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url
+}
+
 /// Dropping a runtime blocks, which panics inside another runtime; shutting it down in the
 /// background does not, and nothing is left running on it once a command returns.
 struct Runtime(Option<tokio::runtime::Runtime>);
@@ -305,6 +437,37 @@ mod tests {
             c.endpoint(&["status"]).as_str(),
             "https://idp.example.com/admin/api/v1/status"
         );
+    }
+
+    #[test]
+    fn page_urls_carry_only_given_parameters() {
+        let c = client("http://h:1");
+        let base = || c.endpoint(&["tenants", "a b", "clients"]);
+        assert_eq!(
+            page_url(base(), None, None).as_str(),
+            "http://h:1/api/v1/tenants/a%20b/clients"
+        );
+        assert_eq!(
+            page_url(base(), Some(5), Some("x&y")).as_str(),
+            "http://h:1/api/v1/tenants/a%20b/clients?limit=5&after=x%26y"
+        );
+    }
+
+    #[test]
+    fn a_cursor_that_does_not_move_is_a_protocol_error() {
+        let c = client("http://h:1");
+        let mut calls = 0;
+        let err = c
+            .all_pages(&["tenants"], Some("a"), |_| {
+                calls += 1;
+                Ok((vec![calls], Some("a".to_owned())))
+            })
+            .unwrap_err();
+        assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+        assert_eq!(calls, 1);
+        let mut pages = vec![(vec![3], None), (vec![1, 2], Some("b".to_owned()))];
+        let items = c.all_pages(&["tenants"], None, |_| Ok(pages.pop().unwrap()));
+        assert_eq!(items.unwrap(), [1, 2, 3]);
     }
 
     #[test]

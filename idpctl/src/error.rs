@@ -45,7 +45,9 @@ impl Exit {
             Exit::Unauthorized => {
                 "not authorized: no admin token found, or idpd refused it (401, 403)"
             }
-            Exit::Conflict => "conflict (409), e.g. the slug is already taken",
+            Exit::Conflict => {
+                "conflict (409), e.g. a slug or client_id already taken, or a key still in use"
+            }
         }
     }
 }
@@ -114,7 +116,9 @@ pub enum Error {
         request_id: Option<String>,
     },
 
-    #[error("refusing to delete tenant {0} without confirmation: pass --yes")]
+    /// A destructive command without a terminal to confirm on; holds what it would do,
+    /// e.g. "delete tenant acme".
+    #[error("refusing to {0} without confirmation: pass --yes")]
     NotConfirmed(String),
 
     #[error("aborted")]

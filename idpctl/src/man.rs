@@ -102,6 +102,17 @@ mod tests {
             "idpctl-tenant-show.1",
             "idpctl-tenant-update.1",
             "idpctl-tenant-delete.1",
+            "idpctl-client.1",
+            "idpctl-client-create.1",
+            "idpctl-client-list.1",
+            "idpctl-client-show.1",
+            "idpctl-client-update.1",
+            "idpctl-client-delete.1",
+            "idpctl-client-rotate-secret.1",
+            "idpctl-key.1",
+            "idpctl-key-list.1",
+            "idpctl-key-rotate.1",
+            "idpctl-key-retire.1",
             "idpctl-completion.1",
         ] {
             assert!(

@@ -6,7 +6,10 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
-use shared::admin::{Status, Tenant, TenantList};
+use shared::admin::{
+    Client, ClientList, CreatedClient, KeyList, RotatedSecret, SigningKey, Status, Tenant,
+    TenantList,
+};
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
 use crate::duration::format_seconds;
@@ -69,6 +72,16 @@ impl Tabular for Tenant {
             ("session ttl", format_seconds(session.ttl_seconds)),
             ("idle ttl", format_seconds(session.idle_ttl_seconds)),
             ("same-site", session.same_site.as_str().to_owned()),
+            (
+                "access token alg",
+                self.access_token_alg.as_str().to_owned(),
+            ),
+            (
+                "key rotation",
+                self.key_rotation_interval_seconds
+                    .map(|every| format!("every {}", format_seconds(every)))
+                    .unwrap_or_else(|| "off".to_owned()),
+            ),
             ("created", timestamp(self.created_at)),
             ("updated", timestamp(self.updated_at)),
         ])
@@ -97,15 +110,171 @@ impl Tabular for TenantList {
     }
 }
 
+impl Tabular for Client {
+    fn rows(&self) -> Rows {
+        Rows::fields(client_fields(self))
+    }
+}
+
+fn client_fields(client: &Client) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", client.id.to_string()),
+        ("client_id", client.client_id.clone()),
+        ("name", client.name.clone()),
+        ("tenant", client.tenant.clone()),
+        ("type", client_type(client).to_owned()),
+        // One per line: URIs are long and may themselves contain commas.
+        ("redirect uris", lines(&client.redirect_uris)),
+        (
+            "post-logout redirect uris",
+            lines(&client.post_logout_redirect_uris),
+        ),
+        ("grant types", list(&client.grant_types, ", ")),
+        ("scopes", list(&client.scopes, " ")),
+        (
+            "access token ttl",
+            format_seconds(client.access_token_ttl_seconds),
+        ),
+        ("disabled", yes_no(client.disabled).to_owned()),
+        (
+            "previous secret until",
+            optional_timestamp(client.previous_secret_expires_at),
+        ),
+        ("created", timestamp(client.created_at)),
+        ("updated", timestamp(client.updated_at)),
+    ]
+}
+
+/// The secret gets its own row under its API name, right below the client_id it goes with.
+impl Tabular for CreatedClient {
+    fn rows(&self) -> Rows {
+        let mut fields = client_fields(&self.client);
+        if let Some(secret) = &self.client_secret {
+            fields.insert(2, ("client_secret", secret.clone()));
+        }
+        Rows::fields(fields)
+    }
+}
+
+impl Tabular for RotatedSecret {
+    fn rows(&self) -> Rows {
+        Rows::fields(vec![
+            ("client_id", self.client_id.clone()),
+            ("client_secret", self.client_secret.clone()),
+            (
+                "previous secret until",
+                optional_timestamp(self.previous_secret_expires_at),
+            ),
+        ])
+    }
+}
+
+impl Tabular for ClientList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec!["CLIENT_ID", "NAME", "TYPE", "GRANTS", "SCOPES", "DISABLED"],
+            rows: self
+                .items
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.client_id.clone(),
+                        c.name.clone(),
+                        client_type(c).to_owned(),
+                        c.grant_types.join(","),
+                        c.scopes.join(" "),
+                        yes_no(c.disabled).to_owned(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+fn client_type(client: &Client) -> &'static str {
+    if client.public {
+        "public"
+    } else {
+        "confidential"
+    }
+}
+
+impl Tabular for SigningKey {
+    fn rows(&self) -> Rows {
+        Rows::fields(vec![
+            ("kid", self.kid.clone()),
+            ("tenant", self.tenant.clone()),
+            ("alg", self.alg.as_str().to_owned()),
+            ("state", self.state.as_str().to_owned()),
+            ("created", timestamp(self.created_at)),
+            ("activates", timestamp(self.activates_at)),
+            ("retired", optional_timestamp(self.retired_at)),
+            ("removed at", optional_timestamp(self.removed_at)),
+        ])
+    }
+}
+
+impl Tabular for KeyList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec![
+                "KID",
+                "ALG",
+                "STATE",
+                "CREATED",
+                "ACTIVATES",
+                "RETIRED",
+                "REMOVED AT",
+            ],
+            rows: self
+                .items
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.kid.clone(),
+                        k.alg.as_str().to_owned(),
+                        k.state.as_str().to_owned(),
+                        timestamp(k.created_at),
+                        timestamp(k.activates_at),
+                        optional_timestamp(k.retired_at),
+                        optional_timestamp(k.removed_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Tabular for Status {
     fn rows(&self) -> Rows {
         Rows::fields(vec![
             ("version", self.version.clone()),
             ("backend", self.backend.clone()),
-            ("ready", if self.ready { "yes" } else { "no" }.to_owned()),
+            ("ready", yes_no(self.ready).to_owned()),
             ("tenants", self.tenants.to_string()),
         ])
     }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+/// An empty list says so rather than leaving a blank cell.
+fn list(items: &[String], separator: &str) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(separator)
+    }
+}
+
+fn lines(items: &[String]) -> String {
+    list(items, "\n")
+}
+
+fn optional_timestamp(at: Option<OffsetDateTime>) -> String {
+    at.map(timestamp).unwrap_or_else(|| "-".to_owned())
 }
 
 /// UTC, to the second: the admin API's sub-second digits only widen a table.
@@ -176,7 +345,7 @@ pub fn table(rows: Rows, terminal: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::admin::{SameSite, SessionSettings, SignupPolicy};
+    use shared::admin::{Alg, KeyState, SameSite, SessionSettings, SignupPolicy};
     use time::macros::datetime;
 
     fn tenant(slug: &str, name: &str) -> Tenant {
@@ -195,6 +364,8 @@ mod tests {
             signup_policy: SignupPolicy::Invite,
             default_provider: "native".into(),
             issuer: format!("http://127.0.0.1:8080/t/{slug}"),
+            access_token_alg: Alg::ES256,
+            key_rotation_interval_seconds: Some(7_776_000),
             created_at: datetime!(2026-11-28 10:00:00.123 +01:00),
             updated_at: datetime!(2026-11-28 10:00:00 UTC),
         }
@@ -247,9 +418,114 @@ mod tests {
             "| idle ttl         | 1h30m ",
             "| same-site        | lax ",
             "| locales          | de, en ",
+            "| access token alg | ES256 ",
+            "| key rotation     | every 90d ",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
+    }
+
+    fn client(client_id: &str, public: bool) -> Client {
+        Client {
+            id: uuid::Uuid::nil(),
+            client_id: client_id.into(),
+            tenant: "acme".into(),
+            name: "Web app".into(),
+            public,
+            redirect_uris: vec!["https://a.example/cb".into(), "https://b.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            scopes: vec!["openid".into(), "email".into()],
+            access_token_ttl_seconds: 600,
+            disabled: false,
+            previous_secret_expires_at: None,
+            created_at: datetime!(2026-11-28 10:00:00 UTC),
+            updated_at: datetime!(2026-11-28 10:00:00 UTC),
+        }
+    }
+
+    #[test]
+    fn client_list_plain_table() {
+        let list = ClientList {
+            items: vec![client("web", false), client("spa", true)],
+            next_after: None,
+        };
+        let expected = "\
++-----------+---------+--------------+----------------------------------+--------------+----------+
+| CLIENT_ID | NAME    | TYPE         | GRANTS                           | SCOPES       | DISABLED |
++=================================================================================================+
+| web       | Web app | confidential | authorization_code,refresh_token | openid email | no       |
+|-----------+---------+--------------+----------------------------------+--------------+----------|
+| spa       | Web app | public       | authorization_code,refresh_token | openid email | no       |
++-----------+---------+--------------+----------------------------------+--------------+----------+
+";
+        assert_eq!(PLAIN.render(&list).unwrap(), expected);
+    }
+
+    #[test]
+    fn created_client_shows_the_secret_in_a_labelled_row() {
+        let created = CreatedClient {
+            client: client("web", false),
+            client_secret: Some("s3cr3t-value".into()),
+        };
+        let text = PLAIN.render(&created).unwrap();
+        assert_eq!(text.matches("s3cr3t-value").count(), 1, "{text}");
+        for expected in [
+            "| client_id                 | web ",
+            "| client_secret             | s3cr3t-value ",
+            "| type                      | confidential ",
+            "| post-logout redirect uris | (none) ",
+            "| access token ttl          | 10m ",
+            "| previous secret until     | - ",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        // One URI per line within the cell.
+        assert!(text.contains("| https://a.example/cb "), "{text}");
+        assert!(text.contains("| https://b.example/cb "), "{text}");
+
+        let public = CreatedClient {
+            client: client("spa", true),
+            client_secret: None,
+        };
+        assert!(!PLAIN.render(&public).unwrap().contains("client_secret"));
+    }
+
+    #[test]
+    fn key_list_plain_table() {
+        let key = |kid: &str, state, retired| SigningKey {
+            kid: kid.into(),
+            tenant: "acme".into(),
+            alg: Alg::RS256,
+            state,
+            created_at: datetime!(2026-11-28 10:00:00 UTC),
+            activates_at: datetime!(2026-11-28 10:06:00 UTC),
+            retired_at: retired,
+            removed_at: retired.map(|at| at + time::Duration::minutes(10)),
+        };
+        let list = KeyList {
+            items: vec![
+                key("k2", KeyState::Active, None),
+                key(
+                    "k1",
+                    KeyState::Retiring,
+                    Some(datetime!(2026-11-28 10:06:00 UTC)),
+                ),
+            ],
+        };
+        let text = PLAIN.render(&list).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            "| KID | ALG   | STATE    | CREATED              | ACTIVATES            | RETIRED              | REMOVED AT           |"
+        );
+        assert_eq!(
+            lines[3],
+            "| k2  | RS256 | active   | 2026-11-28T10:00:00Z | 2026-11-28T10:06:00Z | -                    | -                    |"
+        );
+        assert!(
+            lines[5].contains("| retiring | ") && lines[5].ends_with("| 2026-11-28T10:16:00Z |")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use shared::admin::TenantList;
+use shared::admin::{CreatedClient, TenantList};
 
 /// A fresh, empty working directory: no `./idpd-data/admin-token` unless a test writes one.
 fn workdir(name: &str) -> PathBuf {
@@ -114,6 +114,8 @@ fn tenant_json(slug: &str) -> serde_json::Value {
         "signup_policy": "open",
         "default_provider": "native",
         "issuer": format!("http://127.0.0.1:8080/t/{slug}"),
+        "access_token_alg": "ES256",
+        "key_rotation_interval_seconds": null,
         "created_at": "2026-11-28T10:00:00Z",
         "updated_at": "2026-11-28T10:00:00Z"
     })
@@ -340,6 +342,276 @@ fn a_closed_stdout_is_success() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+fn client_json(client_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": "0191e5f0-0000-7000-8000-000000000001",
+        "client_id": client_id,
+        "tenant": "acme",
+        "name": "Web app",
+        "public": false,
+        "redirect_uris": ["https://app.example.com/cb"],
+        "post_logout_redirect_uris": [],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scopes": ["openid"],
+        "access_token_ttl_seconds": 600,
+        "disabled": false,
+        "created_at": "2026-11-28T10:00:00Z",
+        "updated_at": "2026-11-28T10:00:00Z"
+    })
+}
+
+#[test]
+fn client_create_without_tenant_or_name_and_terminal_is_a_usage_error() {
+    let out = idpctl(
+        &workdir("client-no-name"),
+        &["client", "create", "--tenant", "acme", "--token", "t"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("idpctl: error: missing --name:"),
+        "{}",
+        stderr(&out)
+    );
+    let out = idpctl(
+        &workdir("client-no-tenant"),
+        &["client", "create", "--token", "t"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing --tenant and --name"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn client_update_with_nothing_to_change_is_a_usage_error() {
+    let out = idpctl(
+        &workdir("client-no-change"),
+        &["client", "update", "--tenant", "t", "x", "--token", "t"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing to change"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn client_commands_need_a_tenant() {
+    let out = idpctl(
+        &workdir("client-show-no-tenant"),
+        &["client", "show", "web"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tenant"), "{}", stderr(&out));
+}
+
+#[test]
+fn client_delete_and_rotate_secret_without_terminal_or_yes_refuse_before_any_request() {
+    let (url, seen) = stub(vec![]);
+    let dir = workdir("client-delete-refused");
+    let out = idpctl(
+        &dir,
+        &[
+            "client", "delete", "--tenant", "acme", "web", "--token", "t", "--url", &url,
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "idpctl: error: refusing to delete client web of tenant acme without confirmation: \
+         pass --yes\n"
+    );
+    let out = idpctl(
+        &dir,
+        &[
+            "client",
+            "rotate-secret",
+            "--tenant",
+            "acme",
+            "web",
+            "--token",
+            "t",
+            "--url",
+            &url,
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn key_rotate_with_an_unknown_alg_is_a_usage_error() {
+    let out = idpctl(
+        &workdir("key-bad-alg"),
+        &["key", "rotate", "--tenant", "acme", "--alg", "HS256"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("HS256"), "{}", stderr(&out));
+    let out = idpctl(
+        &workdir("tenant-bad-alg"),
+        &["tenant", "update", "acme", "--access-token-alg", "none"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn forced_key_retire_without_terminal_or_yes_refuses() {
+    let (url, seen) = stub(vec![]);
+    let out = idpctl(
+        &workdir("key-retire-refused"),
+        &[
+            "keys", "retire", "k1", "--force", "--token", "t", "--url", &url,
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to force-retire key k1 without confirmation"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn key_retire_conflict_exits_5_with_the_servers_message() {
+    let (url, seen) = stub(vec![(
+        409,
+        error_body("conflict", "key k1 signed tokens that are still valid"),
+    )]);
+    let out = idpctl(
+        &workdir("key-retire-conflict"),
+        &["key", "retire", "k/1", "--token", "t", "--url", &url],
+    );
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "idpctl: error: key k1 signed tokens that are still valid (request id req-1)\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("idpctl: hint: ") && err.contains("--force"),
+        "{err}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].line, "POST /api/v1/keys/k%2F1/retire HTTP/1.1");
+    assert_eq!(seen[0].body, r#"{"force":false}"#);
+}
+
+#[test]
+fn client_create_prints_the_secret_once() {
+    let created = serde_json::json!({"client": client_json("web"), "client_secret": "s3cr3t-xyz"});
+    let (url, seen) = stub(vec![(201, created.to_string()), (201, created.to_string())]);
+    let dir = workdir("client-create");
+    let args = [
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "Web app",
+        "--redirect-uri",
+        "https://app.example.com/cb",
+        "--grant",
+        "authorization_code,refresh_token",
+        "--scope",
+        "openid",
+        "--access-token-ttl",
+        "10m",
+        "--token",
+        "t",
+        "--url",
+        &url,
+    ];
+    let out = idpctl(&dir, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.matches("s3cr3t-xyz").count(), 1, "{table}");
+    assert!(table.contains("| client_secret "), "{table}");
+    assert!(
+        stderr(&out).contains("shown only this once"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("s3cr3t-xyz"));
+
+    // JSON is the shared type unchanged, and stderr stays quiet for scripts.
+    let mut json_args = vec!["-o", "json"];
+    json_args.extend(args);
+    let out = idpctl(&dir, &json_args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let printed: CreatedClient = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed.client_secret.as_deref(), Some("s3cr3t-xyz"));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].line, "POST /api/v1/tenants/acme/clients HTTP/1.1");
+    let body: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "name": "Web app",
+            "public": false,
+            "redirect_uris": ["https://app.example.com/cb"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scopes": ["openid"],
+            "access_token_ttl_seconds": 600
+        })
+    );
+}
+
+#[test]
+fn client_list_follows_pages_under_the_tenant() {
+    let first = serde_json::json!({"items": [client_json("a")], "next_after": "a"});
+    let last = serde_json::json!({"items": [client_json("b")]});
+    let (url, seen) = stub(vec![(200, first.to_string()), (200, last.to_string())]);
+    let out = idpctl(
+        &workdir("client-list"),
+        &[
+            "client", "list", "--tenant", "ac me", "--token", "t", "--url", &url,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| CLIENT_ID | NAME "), "{table}");
+    assert!(table.contains("| a ") && table.contains("| b "), "{table}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].line, "GET /api/v1/tenants/ac%20me/clients HTTP/1.1");
+    assert_eq!(
+        seen[1].line,
+        "GET /api/v1/tenants/ac%20me/clients?after=a HTTP/1.1"
+    );
+}
+
+#[test]
+fn tenant_update_no_key_rotation_sends_null() {
+    let (url, seen) = stub(vec![(200, tenant_json("acme").to_string())]);
+    let out = idpctl(
+        &workdir("no-key-rotation"),
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--no-key-rotation",
+            "--token",
+            "t",
+            "--url",
+            &url,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| key rotation "), "{table}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].line, "PATCH /api/v1/tenants/acme HTTP/1.1");
+    assert_eq!(seen[0].body, r#"{"key_rotation_interval_seconds":null}"#);
 }
 
 #[test]

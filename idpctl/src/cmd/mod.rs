@@ -1,5 +1,7 @@
 //! Runs a parsed command line: one module per noun, sharing a [`Context`].
 
+mod client;
+mod key;
 mod status;
 mod tenant;
 
@@ -66,11 +68,27 @@ pub fn execute(
     match cli.command {
         Command::Status => status::show(&mut ctx),
         Command::Tenant(command) => tenant::run(command, &mut ctx),
+        Command::Client(command) => client::run(command, &mut ctx),
+        Command::Key(command) => key::run(command, &mut ctx),
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut crate::command(), "idpctl", &mut script);
             ctx.out.write_all(&script).map_err(Error::Output)
         }
+    }
+}
+
+/// Asks a yes/no question on the terminal, "no" by default; "no" is [`Error::Aborted`].
+fn confirm(prompt: String) -> Result<(), Error> {
+    let confirmed = dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(false)
+        .interact()
+        .map_err(Error::Prompt)?;
+    if confirmed {
+        Ok(())
+    } else {
+        Err(Error::Aborted)
     }
 }
