@@ -114,7 +114,13 @@ async fn tenants_survive_restart_and_kill9(backend: Backend) {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Wait until some creations were acknowledged, then kill mid-burst.
+    for _ in 0..100 {
+        if acked.lock().await.len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     s.idpd.kill9();
     stop.store(true, Ordering::Relaxed);
     for w in workers {

@@ -9,6 +9,14 @@ async fn openapi_matches_routes(backend: Backend) {
     let api = s.idpd.api();
     let (status, tenant) = api.create_tenant(json!({"name": "Acme"})).await;
     assert_eq!(status, 201);
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/tenants/acme/clients",
+            Some(json!({"name": "svc", "client_id": "svc"})),
+        )
+        .await;
+    assert_eq!(status, 201);
     let http = &api.http;
     let doc: Value = http
         .get(format!("{}/openapi.json", api.base))
@@ -35,19 +43,31 @@ async fn openapi_matches_routes(backend: Backend) {
         "GET /api/v1/tenants/{tenant}",
         "PATCH /api/v1/tenants/{tenant}",
         "DELETE /api/v1/tenants/{tenant}",
+        "GET /api/v1/tenants/{tenant}/clients",
+        "POST /api/v1/tenants/{tenant}/clients",
+        "GET /api/v1/tenants/{tenant}/clients/{client_id}",
+        "PATCH /api/v1/tenants/{tenant}/clients/{client_id}",
+        "DELETE /api/v1/tenants/{tenant}/clients/{client_id}",
+        "POST /api/v1/tenants/{tenant}/clients/{client_id}/rotate-secret",
+        "GET /api/v1/tenants/{tenant}/keys",
+        "POST /api/v1/tenants/{tenant}/keys/rotate",
+        "POST /api/v1/keys/{kid}/retire",
     ];
     mounted.sort();
     assert_eq!(documented, mounted);
     // ...and every documented operation is answered by a route (not the 404/405 fallbacks).
     for op in &documented {
         let (method, path) = op.split_once(' ').unwrap();
-        let path = path.replace("{tenant}", tenant["slug"].as_str().unwrap());
+        let path = path
+            .replace("{tenant}", tenant["slug"].as_str().unwrap())
+            .replace("{client_id}", "svc")
+            .replace("{kid}", "no-such-kid");
         let url = format!("{}{}", s.idpd.admin_url(), path);
         let mut req = http
             .request(method.parse().unwrap(), url)
             .bearer_auth(&api.token);
         if method == "POST" || method == "PATCH" {
-            req = req.json(&json!({"display_name": "x"}));
+            req = req.json(&json!({}));
         }
         let res = req.send().await.unwrap();
         let code = res.status().as_u16();

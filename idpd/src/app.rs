@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::crypto::MasterKey;
-use crate::domain::tenants::TenantRules;
+use crate::domain::keys::KeyRing;
+use crate::domain::tenants::{TenantCache, TenantRules};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -13,6 +14,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub master_key: Arc<MasterKey>,
     pub tenant_rules: Arc<TenantRules>,
+    /// Parsed signing keys of every tenant.
+    pub ring: Arc<KeyRing>,
+    /// Tenants by slug for the public endpoints.
+    pub tenants: Arc<TenantCache>,
 }
 
 impl AppState {
@@ -27,11 +32,14 @@ impl AppState {
             public_host: host,
             https: config.public_https(),
         };
+        let master_key = Arc::new(master_key);
         AppState {
             config: Arc::new(config),
             store,
-            master_key: Arc::new(master_key),
+            ring: Arc::new(KeyRing::new(master_key.clone())),
+            master_key,
             tenant_rules: Arc::new(tenant_rules),
+            tenants: Arc::new(TenantCache::new()),
         }
     }
 

@@ -72,6 +72,8 @@ pub async fn serve(
     let admin_addr = admin.local_addr()?;
     let tls = state.config.tls.clone();
     let store = state.store.clone();
+    let state_for_jobs = state.clone();
+    let stop_rx_jobs = stop_rx.clone();
     let public_app = crate::http::public_router(state.clone());
     let admin_app = crate::http::admin_router(state);
 
@@ -100,17 +102,44 @@ pub async fn serve(
     tracing::info!(listener = "admin", addr = %admin_addr, tls = false, "listening");
     let admin_task = tokio::spawn(serve_plain(admin, admin_app, stop_rx));
 
+    let maintenance = tokio::spawn(maintain(state_for_jobs, stop_rx_jobs));
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
     let (p, a) = tokio::join!(public_task, admin_task);
+    maintenance.abort();
     p??;
     a??;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Background work of every instance: automatic key rotation (each rotation decided in the
+/// database, so it happens once however many instances run) and purging expired rows.
+async fn maintain(state: AppState, stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(stop.clone()) => return,
+        }
+        let store = state.store.as_ref();
+        match crate::domain::keys::rotate_due(store, &state.master_key).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "automatic key rotation"),
+            Err(e) => tracing::warn!(error = %e, "automatic key rotation failed; will retry"),
+        }
+        if let Err(e) = store
+            .purge_revocations(time::OffsetDateTime::now_utc())
+            .await
+        {
+            tracing::warn!(error = %e, "purging expired revocations failed; will retry");
+        }
+    }
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

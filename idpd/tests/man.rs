@@ -16,9 +16,16 @@ fn man_page_is_current() {
         std::fs::write(&path, &page).expect("write man/idpd.8");
         return;
     }
-    let on_disk = std::fs::read(&path).unwrap_or_default();
+    let on_disk = String::from_utf8(std::fs::read(&path).unwrap_or_default()).unwrap_or_default();
+    let page = String::from_utf8(page).expect("roff is UTF-8");
+    let first_difference = on_disk
+        .lines()
+        .zip(page.lines())
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| format!("\n  on disk:   {a}\n  generated: {b}"))
+        .unwrap_or_default();
     assert!(
         on_disk == page,
-        "man/idpd.8 is stale: run `IDP_UPDATE_MAN=1 cargo test -p idpd --test man` and commit it"
+        "man/idpd.8 is stale: run `IDP_UPDATE_MAN=1 cargo test -p idpd --test man` and commit it{first_difference}"
     );
 }

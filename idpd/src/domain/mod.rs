@@ -2,7 +2,10 @@
 //! Knows neither HTTP nor SQL; storage goes through the traits in `store`.
 
 pub mod admin_tokens;
+pub mod clients;
 pub mod error;
+pub mod keys;
+pub mod oauth;
 pub mod slug;
 pub mod tenants;
 

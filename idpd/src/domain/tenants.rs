@@ -1,13 +1,19 @@
 //! Tenants: validation, slug assignment and the create/update/delete rules.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
 use shared::admin::{
-    CreateTenant, SameSite, SessionSettings, SessionSettingsPatch, SignupPolicy, UpdateTenant,
+    Alg, CreateTenant, SameSite, SessionSettings, SessionSettingsPatch, SignupPolicy, UpdateTenant,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
+use super::keys::{self, MIN_ROTATION_INTERVAL_SECONDS};
 use super::slug;
+use crate::crypto::MasterKey;
 use crate::store::{Store, StoreError};
 
 /// A tenant as the domain sees it. The issuer is derived from `public_url` at the edge.
@@ -21,6 +27,10 @@ pub struct Tenant {
     pub signup_policy: SignupPolicy,
     /// Name of the default identity provider.
     pub default_provider: String,
+    /// Algorithm of the access tokens this tenant issues.
+    pub access_token_alg: Alg,
+    /// Automatic key rotation interval; `None` is off.
+    pub key_rotation_interval_seconds: Option<i64>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -62,8 +72,15 @@ pub fn default_cookie_name(id: Uuid, domain: Option<&str>) -> String {
     }
 }
 
-pub async fn create(store: &dyn Store, rules: &TenantRules, req: CreateTenant) -> Result<Tenant> {
+pub async fn create(
+    store: &dyn Store,
+    rules: &TenantRules,
+    master: &Arc<MasterKey>,
+    req: CreateTenant,
+) -> Result<Tenant> {
     let mut errors = Vec::new();
+    let interval = req.key_rotation_interval_seconds.flatten();
+    check_interval(interval, &mut errors);
     let display_name = check_name(&req.name, "name", &mut errors);
     let locales = match req.locales {
         Some(l) => check_locales(&l, &mut errors),
@@ -95,19 +112,33 @@ pub async fn create(store: &dyn Store, rules: &TenantRules, req: CreateTenant) -
         session,
         signup_policy: req.signup_policy.unwrap_or(SignupPolicy::Open),
         default_provider: NATIVE_PROVIDER.to_owned(),
+        access_token_alg: req.access_token_alg.unwrap_or(Alg::ES256),
+        key_rotation_interval_seconds: interval,
         created_at: now,
         updated_at: now,
     };
+    let (m, eddsa) = (master.clone(), tenant.access_token_alg == Alg::EdDSA);
+    let initial_keys = keys::generate_off_thread(move || {
+        let mut k = keys::initial_keys(&m, id)?;
+        if eddsa {
+            k.push(keys::new_key(&m, id, Alg::EdDSA, now)?);
+        }
+        Ok(k)
+    })
+    .await?;
 
     if let Some(s) = req.slug {
         tenant.slug = s;
-        return store.insert_tenant(&tenant).await.map_err(|e| match e {
-            StoreError::Conflict { .. } => Error::Conflict(format!(
-                "a tenant with slug {:?} already exists",
-                tenant.slug
-            )),
-            e => e.into(),
-        });
+        return store
+            .insert_tenant(&tenant, &initial_keys)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(format!(
+                    "a tenant with slug {:?} already exists",
+                    tenant.slug
+                )),
+                e => e.into(),
+            });
     }
 
     // Generated slug: pick the first free suffix, and retry when a concurrent creation took
@@ -117,7 +148,7 @@ pub async fn create(store: &dyn Store, rules: &TenantRules, req: CreateTenant) -
         let taken = store.slugs_with_prefix(&base).await?;
         let n = slug::first_free(&base, &taken);
         tenant.slug = slug::candidate(&base, n).unwrap_or_else(|| format!("{base}-{n}"));
-        match store.insert_tenant(&tenant).await {
+        match store.insert_tenant(&tenant, &initial_keys).await {
             Err(StoreError::Conflict { .. }) => continue,
             other => return Ok(other?),
         }
@@ -155,6 +186,7 @@ pub async fn list(
 pub async fn update(
     store: &dyn Store,
     rules: &TenantRules,
+    master: &Arc<MasterKey>,
     key: &str,
     req: UpdateTenant,
 ) -> Result<Tenant> {
@@ -172,6 +204,10 @@ pub async fn update(
     if let Some(p) = req.signup_policy {
         tenant.signup_policy = p;
     }
+    if let Some(i) = req.key_rotation_interval_seconds {
+        check_interval(i, &mut errors);
+        tenant.key_rotation_interval_seconds = i;
+    }
     tenant.session = apply_session_patch(
         tenant.id,
         &tenant.session,
@@ -182,8 +218,90 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
+    if let Some(alg) = req.access_token_alg {
+        tenant.access_token_alg = alg;
+        // A tenant switching to an algorithm it has no key for gets one, active at once:
+        // no token was ever signed with it, and verifiers refetch the JWKS on a new kid.
+        let existing = store.list_keys(tenant.id).await?;
+        let has_key = keys::lifecycle(&existing, OffsetDateTime::now_utc())
+            .iter()
+            .any(|v| v.record.alg == alg && v.state == shared::admin::KeyState::Active);
+        if !has_key {
+            store
+                .insert_key(&keys::new_key(master, tenant.id, alg, now())?)
+                .await?;
+        }
+    }
     tenant.updated_at = now();
     Ok(store.update_tenant(&tenant).await?)
+}
+
+fn check_interval(interval: Option<i64>, errors: &mut Vec<FieldError>) {
+    if let Some(i) = interval {
+        if !(MIN_ROTATION_INTERVAL_SECONDS..=366 * 86_400).contains(&i) {
+            errors.push(FieldError::new(
+                "key_rotation_interval_seconds",
+                format!(
+                    "must be between {MIN_ROTATION_INTERVAL_SECONDS} and 31622400 seconds, or null"
+                ),
+            ));
+        }
+    }
+}
+
+/// Tenants by slug, for the public endpoints: at most `TTL` stale, so a tenant created or
+/// deleted through any instance is seen within that bound. Misses are cached too, so a
+/// flood of requests for unknown tenants does not reach the database.
+pub struct TenantCache {
+    entries: RwLock<HashMap<String, (Instant, Option<Arc<Tenant>>)>>,
+}
+
+impl TenantCache {
+    pub const TTL: Duration = Duration::from_secs(2);
+    const MAX_ENTRIES: usize = 100_000;
+
+    pub fn new() -> Self {
+        TenantCache {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, store: &dyn Store, slug: &str) -> Result<Option<Arc<Tenant>>> {
+        if let Some((at, t)) = self
+            .entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slug)
+        {
+            if at.elapsed() < Self::TTL {
+                return Ok(t.clone());
+            }
+        }
+        if slug::problem(slug).is_some() && slug.len() > slug::MAX_LEN {
+            return Ok(None);
+        }
+        let found = store.find_tenant_by_slug(slug).await?.map(Arc::new);
+        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(slug.to_owned(), (Instant::now(), found.clone()));
+        Ok(found)
+    }
+
+    /// Forgets a slug after a local change.
+    pub fn invalidate(&self, slug: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(slug);
+    }
+}
+
+impl Default for TenantCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 pub async fn delete(store: &dyn Store, key: &str) -> Result<Tenant> {

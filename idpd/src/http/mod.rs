@@ -5,10 +5,11 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod oidc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderName;
+use axum::http::{HeaderName, StatusCode};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -24,7 +25,11 @@ pub const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 pub fn public_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
-        .fallback(error::no_route)
+        .merge(oidc::router())
+        .fallback(|| async { oidc::error::public_error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            oidc::error::public_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
         .with_state(state);
     common_layers(router)
 }

@@ -10,7 +10,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use time::OffsetDateTime;
+
 use crate::domain::admin_tokens::AdminToken;
+use crate::domain::clients::ClientRecord;
+use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::Tenant;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,9 +69,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
-    /// Inserts the tenant and its `native` default provider in one transaction.
-    /// A taken slug is `Conflict { constraint: "slug" }`.
-    async fn insert_tenant(&self, t: &Tenant) -> Result<Tenant>;
+    /// Inserts the tenant, its `native` default provider and its first signing keys in one
+    /// transaction. A taken slug is `Conflict`.
+    async fn insert_tenant(&self, t: &Tenant, keys: &[KeyRecord]) -> Result<Tenant>;
     async fn find_tenant_by_id(&self, id: Uuid) -> Result<Option<Tenant>>;
     async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
     /// Slugs equal to `base` or starting with `base-`.
@@ -79,6 +83,53 @@ pub trait TenantStore: Send + Sync {
     async fn update_tenant(&self, t: &Tenant) -> Result<Tenant>;
     /// Deletes the tenant and everything that belongs to it.
     async fn delete_tenant(&self, id: Uuid) -> Result<()>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every key of the tenant, removed ones included.
+    async fn list_keys(&self, tenant_id: Uuid) -> Result<Vec<KeyRecord>>;
+    async fn find_key(&self, kid: &str) -> Result<Option<KeyRecord>>;
+    async fn insert_key(&self, k: &KeyRecord) -> Result<()>;
+    /// Sets `removed_at` (an operator retired the key early).
+    async fn remove_key(&self, kid: &str, at: OffsetDateTime) -> Result<()>;
+    /// Inserts `k` only if no key of its tenant and algorithm was created after
+    /// `due_before`, deciding under a lock on the tenant row: several instances running the
+    /// rotation job together rotate once.
+    async fn insert_key_if_due(&self, k: &KeyRecord, due_before: OffsetDateTime) -> Result<bool>;
+    /// `(tenant id, interval)` of tenants with automatic rotation.
+    async fn tenants_with_rotation(&self) -> Result<Vec<(Uuid, i64)>>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// A taken `(tenant, client_id)` is `Conflict`.
+    async fn insert_client(&self, c: &ClientRecord) -> Result<()>;
+    async fn find_client(&self, tenant_id: Uuid, client_id: &str) -> Result<Option<ClientRecord>>;
+    /// Ordered by client_id, those after `after`.
+    async fn list_clients(
+        &self,
+        tenant_id: Uuid,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientRecord>>;
+    /// Writes every mutable field, secrets included.
+    async fn update_client(&self, c: &ClientRecord) -> Result<()>;
+    async fn delete_client(&self, tenant_id: Uuid, client_id: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Records a revoked access token until it would have expired anyway.
+    async fn revoke_token(
+        &self,
+        jti: &str,
+        tenant_id: Uuid,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    async fn is_revoked(&self, jti: &str) -> Result<bool>;
+    /// Deletes revocations of tokens that have expired; returns how many.
+    async fn purge_revocations(&self, now: OffsetDateTime) -> Result<u64>;
 }
 
 #[async_trait]
@@ -98,7 +149,9 @@ pub trait MetaStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: TenantStore + AdminTokenStore + MetaStore {
+pub trait Store:
+    TenantStore + KeyStore + ClientStore + RevocationStore + AdminTokenStore + MetaStore
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for readiness.

@@ -1,7 +1,7 @@
 //! Row decoding shared by both backends: the column types chosen in the migrations decode
 //! to the same Rust types on SQLite and PostgreSQL, so one function per aggregate suffices.
 
-use shared::admin::{SameSite, SessionSettings, SignupPolicy};
+use shared::admin::{Alg, SameSite, SessionSettings, SignupPolicy};
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use super::{Result, StoreError};
 use crate::domain::admin_tokens::AdminToken;
+use crate::domain::clients::ClientRecord;
+use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::Tenant;
 
 pub(super) fn tenant<'r, R>(row: &'r R) -> Result<Tenant>
@@ -20,6 +22,7 @@ where
     i64: Decode<'r, R::Database> + Type<R::Database>,
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let Json(locales): Json<Vec<String>> = row.try_get("locales")?;
     Ok(Tenant {
@@ -38,6 +41,8 @@ where
         default_provider: row
             .try_get::<Option<String>, _>("default_provider")?
             .unwrap_or_default(),
+        access_token_alg: parse_alg(&row.try_get::<String, _>("access_token_alg")?)?,
+        key_rotation_interval_seconds: row.try_get("key_rotation_interval_seconds")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -64,6 +69,76 @@ where
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
     })
+}
+
+pub(super) fn key<'r, R>(row: &'r R) -> Result<KeyRecord>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Json<serde_json::Value>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let Json(public_jwk) = row.try_get("public_jwk")?;
+    Ok(KeyRecord {
+        kid: row.try_get("kid")?,
+        tenant_id: row.try_get("tenant_id")?,
+        alg: parse_alg(&row.try_get::<String, _>("alg")?)?,
+        sealed_private: row.try_get("sealed_private")?,
+        public_key: row.try_get("public_key")?,
+        public_jwk,
+        created_at: row.try_get("created_at")?,
+        activates_at: row.try_get("activates_at")?,
+        removed_at: row.try_get("removed_at")?,
+    })
+}
+
+pub(super) fn client<'r, R>(row: &'r R) -> Result<ClientRecord>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let list =
+        |col: &'r str| -> Result<Vec<String>> { Ok(row.try_get::<Json<Vec<String>>, _>(col)?.0) };
+    let digest = |col: &'r str| -> Result<Option<[u8; 32]>> {
+        row.try_get::<Option<Vec<u8>>, _>(col)?
+            .map(|d| {
+                <[u8; 32]>::try_from(d)
+                    .map_err(|_| StoreError::Corrupt("client secret digest is not 32 bytes".into()))
+            })
+            .transpose()
+    };
+    Ok(ClientRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        client_id: row.try_get("client_id")?,
+        name: row.try_get("name")?,
+        public: row.try_get("public")?,
+        redirect_uris: list("redirect_uris")?,
+        post_logout_redirect_uris: list("post_logout_redirect_uris")?,
+        grant_types: list("grant_types")?,
+        scopes: list("scopes")?,
+        access_token_ttl_seconds: row.try_get("access_token_ttl_seconds")?,
+        disabled: row.try_get("disabled")?,
+        secret_digest: digest("secret_digest")?,
+        previous_secret_digest: digest("previous_secret_digest")?,
+        previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn parse_alg(s: &str) -> Result<Alg> {
+    Alg::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown stored algorithm {s:?}")))
 }
 
 /// The enums are stored as their snake_case serde names.

@@ -1,5 +1,7 @@
 //! The admin API: `/api/v1/...` on the admin listener, bearer admin tokens, OpenAPI document.
 
+pub mod clients;
+pub mod keys;
 pub mod status;
 pub mod tenants;
 
@@ -28,6 +30,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(status::get))
         .routes(routes!(tenants::list, tenants::create))
         .routes(routes!(tenants::get, tenants::update, tenants::delete))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::rotate_secret))
+        .routes(routes!(keys::list))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(keys::retire))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -44,10 +52,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "idpd admin API", description = "Administration of idpd tenants. Every route but this document needs `Authorization: Bearer <admin token>`."),
+    info(title = "idpd admin API", description = "Administration of idpd tenants, clients and keys. Every route but this document needs `Authorization: Bearer <admin token>`."),
     components(schemas(shared::ErrorBody)),
     modifiers(&BearerAuth),
-    tags((name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"))
+    tags(
+        (name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"),
+        (name = "clients", description = "OAuth clients of a tenant"),
+        (name = "keys", description = "Signing keys of a tenant and their rotation")
+    )
 )]
 pub struct ApiDoc;
 

@@ -11,7 +11,7 @@ use crate::domain::tenants;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 
-fn to_api(state: &AppState, t: tenants::Tenant) -> Tenant {
+pub(super) fn to_api(state: &AppState, t: tenants::Tenant) -> Tenant {
     Tenant {
         issuer: state.issuer(&t.slug),
         id: t.id,
@@ -21,6 +21,8 @@ fn to_api(state: &AppState, t: tenants::Tenant) -> Tenant {
         session: t.session,
         signup_policy: t.signup_policy,
         default_provider: t.default_provider,
+        access_token_alg: t.access_token_alg,
+        key_rotation_interval_seconds: t.key_rotation_interval_seconds,
         created_at: t.created_at,
         updated_at: t.updated_at,
     }
@@ -60,7 +62,13 @@ pub async fn create(
     State(state): State<AppState>,
     Json(req): Json<CreateTenant>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
-    let t = tenants::create(state.store.as_ref(), &state.tenant_rules, req).await?;
+    let t = tenants::create(
+        state.store.as_ref(),
+        &state.tenant_rules,
+        &state.master_key,
+        req,
+    )
+    .await?;
     tracing::info!(tenant = %t.slug, id = %t.id, "tenant created");
     Ok((StatusCode::CREATED, Json(to_api(&state, t))))
 }
@@ -86,7 +94,16 @@ pub async fn update(
     Path(key): Path<String>,
     Json(req): Json<UpdateTenant>,
 ) -> Result<Json<Tenant>, ApiError> {
-    let t = tenants::update(state.store.as_ref(), &state.tenant_rules, &key, req).await?;
+    let t = tenants::update(
+        state.store.as_ref(),
+        &state.tenant_rules,
+        &state.master_key,
+        &key,
+        req,
+    )
+    .await?;
+    state.tenants.invalidate(&t.slug);
+    state.ring.invalidate(t.id);
     tracing::info!(tenant = %t.slug, "tenant updated");
     Ok(Json(to_api(&state, t)))
 }
@@ -100,6 +117,8 @@ pub async fn delete(
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let t = tenants::delete(state.store.as_ref(), &key).await?;
+    state.tenants.invalidate(&t.slug);
+    state.ring.invalidate(t.id);
     tracing::info!(tenant = %t.slug, "tenant deleted");
     Ok(StatusCode::NO_CONTENT)
 }

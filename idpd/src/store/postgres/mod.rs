@@ -3,7 +3,10 @@
 //! database is away; those failures surface as 503, not as hung connections.
 
 mod admin_tokens;
+mod clients;
+mod keys;
 mod meta;
+mod revocations;
 mod tenants;
 
 use std::str::FromStr;
@@ -19,11 +22,18 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "oidc_core",
+        include_str!("../../../../migrations/postgres/0002_oidc_core.sql"),
+    ),
+];
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {

@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::PgStore;
+use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::{NATIVE_PROVIDER, Tenant};
 use crate::store::{Result, StoreError, TenantStore, conflict, rows};
 
@@ -14,7 +15,8 @@ macro_rules! select_tenants {
         concat!(
             "SELECT t.id, t.slug, t.display_name, t.locales, t.cookie_name, t.cookie_domain, \
              t.session_ttl_seconds, t.idle_ttl_seconds, t.same_site, t.signup_policy, \
-             t.created_at, t.updated_at, p.name AS default_provider \
+             t.created_at, t.updated_at, t.access_token_alg, t.key_rotation_interval_seconds, \
+             p.name AS default_provider \
              FROM idp_tenants t \
              LEFT JOIN idp_identity_providers p ON p.tenant_id = t.id AND p.is_default ",
             $where
@@ -24,12 +26,13 @@ macro_rules! select_tenants {
 
 #[async_trait]
 impl TenantStore for PgStore {
-    async fn insert_tenant(&self, t: &Tenant) -> Result<Tenant> {
+    async fn insert_tenant(&self, t: &Tenant, keys: &[KeyRecord]) -> Result<Tenant> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO idp_tenants (id, slug, display_name, locales, cookie_name, cookie_domain, \
-             session_ttl_seconds, idle_ttl_seconds, same_site, signup_policy, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             session_ttl_seconds, idle_ttl_seconds, same_site, signup_policy, created_at, updated_at, \
+             access_token_alg, key_rotation_interval_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(t.id)
         .bind(&t.slug)
@@ -43,6 +46,8 @@ impl TenantStore for PgStore {
         .bind(rows::signup_policy(t.signup_policy))
         .bind(t.created_at)
         .bind(t.updated_at)
+        .bind(t.access_token_alg.as_str())
+        .bind(t.key_rotation_interval_seconds)
         .execute(&mut *tx)
         .await
         .map_err(conflict)?;
@@ -58,6 +63,11 @@ impl TenantStore for PgStore {
         .bind(t.created_at)
         .execute(&mut *tx)
         .await?;
+        for k in keys {
+            super::keys::bind_key(sqlx::query(super::keys::INSERT_KEY), k)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Tenant {
             default_provider: NATIVE_PROVIDER.to_owned(),
@@ -113,7 +123,8 @@ impl TenantStore for PgStore {
         let done = sqlx::query(
             "UPDATE idp_tenants SET display_name = $1, locales = $2, cookie_name = $3, \
              cookie_domain = $4, session_ttl_seconds = $5, idle_ttl_seconds = $6, same_site = $7, \
-             signup_policy = $8, updated_at = $9 WHERE id = $10",
+             signup_policy = $8, updated_at = $9, access_token_alg = $10, \
+             key_rotation_interval_seconds = $11 WHERE id = $12",
         )
         .bind(&t.display_name)
         .bind(Json(&t.locales))
@@ -124,6 +135,8 @@ impl TenantStore for PgStore {
         .bind(rows::same_site(t.session.same_site))
         .bind(rows::signup_policy(t.signup_policy))
         .bind(t.updated_at)
+        .bind(t.access_token_alg.as_str())
+        .bind(t.key_rotation_interval_seconds)
         .bind(t.id)
         .execute(&self.pool)
         .await?;

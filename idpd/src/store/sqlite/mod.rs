@@ -4,7 +4,10 @@
 //! of failing with SQLITE_BUSY.
 
 mod admin_tokens;
+mod clients;
+mod keys;
 mod meta;
+mod revocations;
 mod tenants;
 
 use std::str::FromStr;
@@ -20,11 +23,18 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "oidc_core",
+        include_str!("../../../../migrations/sqlite/0002_oidc_core.sql"),
+    ),
+];
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {

@@ -1,0 +1,181 @@
+//! The key ring: every tenant's published keys held in memory, private keys parsed once.
+//!
+//! Signing reads no database and parses no key. Each tenant's entry is reread from the
+//! database when it is older than `RING_REFRESH` (so a rotation through another instance is
+//! seen within that bound) and whenever a key changes state; keys already parsed are reused
+//! across rereads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
+
+use serde_json::json;
+use shared::admin::{Alg, KeyState};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::material::{KeyError, Signer};
+use super::{KeyRecord, RING_REFRESH, lifecycle};
+use crate::crypto::MasterKey;
+use crate::store::{Store, StoreError};
+
+/// One published key.
+pub struct LoadedKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub public_key: Vec<u8>,
+    pub activates_at: OffsetDateTime,
+    sealed_private: Vec<u8>,
+    signer: OnceLock<Result<Signer, String>>,
+}
+
+impl LoadedKey {
+    /// The parsed private key, unsealed and parsed on first use only.
+    pub fn signer(&self, master: &MasterKey) -> Result<&Signer, KeyError> {
+        self.signer
+            .get_or_init(|| {
+                let pkcs8 = master
+                    .open(self.kid.as_bytes(), &self.sealed_private)
+                    .ok_or_else(|| {
+                        format!("key {} does not unseal under the master key", self.kid)
+                    })?;
+                Signer::from_pkcs8(self.alg, &self.kid, &pkcs8).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| KeyError::Parse(e.clone()))
+    }
+}
+
+/// A tenant's published keys at one moment.
+pub struct TenantKeys {
+    fetched: Instant,
+    /// The entry must be recomputed at this instant (a key activates or leaves the JWKS).
+    valid_until: Option<OffsetDateTime>,
+    keys: Vec<Arc<LoadedKey>>,
+    /// The JWKS document, serialized once.
+    jwks: Arc<[u8]>,
+}
+
+impl TenantKeys {
+    /// The key that signs with `alg` now: the newest activated one.
+    pub fn active(&self, alg: Alg) -> Option<&Arc<LoadedKey>> {
+        let now = OffsetDateTime::now_utc();
+        self.keys
+            .iter()
+            .filter(|k| k.alg == alg && k.activates_at <= now)
+            .max_by_key(|k| k.activates_at)
+    }
+
+    /// A published key by exact kid (for verifying tokens idpd issued).
+    pub fn by_kid(&self, kid: &str) -> Option<&Arc<LoadedKey>> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn jwks(&self) -> Arc<[u8]> {
+        self.jwks.clone()
+    }
+
+    fn fresh(&self) -> bool {
+        self.fetched.elapsed() < RING_REFRESH
+            && self
+                .valid_until
+                .is_none_or(|t| OffsetDateTime::now_utc() < t)
+    }
+}
+
+pub struct KeyRing {
+    master: Arc<MasterKey>,
+    tenants: RwLock<HashMap<Uuid, Arc<TenantKeys>>>,
+}
+
+impl KeyRing {
+    pub fn new(master: Arc<MasterKey>) -> KeyRing {
+        KeyRing {
+            master,
+            tenants: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// The tenant's keys, from memory when fresh.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        tenant_id: Uuid,
+    ) -> Result<Arc<TenantKeys>, StoreError> {
+        let cached = self.cached(tenant_id);
+        if let Some(entry) = &cached {
+            if entry.fresh() {
+                return Ok(entry.clone());
+            }
+        }
+        let records = store.list_keys(tenant_id).await?;
+        let entry = Arc::new(build(records, cached.as_deref()));
+        self.tenants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant_id, entry.clone());
+        Ok(entry)
+    }
+
+    /// Forgets a tenant's entry after a local change, so this instance sees it at once.
+    pub fn invalidate(&self, tenant_id: Uuid) {
+        self.tenants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&tenant_id);
+    }
+
+    fn cached(&self, tenant_id: Uuid) -> Option<Arc<TenantKeys>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant_id)
+            .cloned()
+    }
+}
+
+fn build(records: Vec<KeyRecord>, previous: Option<&TenantKeys>) -> TenantKeys {
+    let now = OffsetDateTime::now_utc();
+    let views = lifecycle(&records, now);
+    let mut keys = Vec::new();
+    let mut jwks = Vec::new();
+    let mut valid_until: Option<OffsetDateTime> = None;
+    let mut soonest = |t: OffsetDateTime| {
+        if t > now {
+            valid_until = Some(valid_until.map_or(t, |v| v.min(t)));
+        }
+    };
+    for v in views {
+        if v.state == KeyState::Removed {
+            continue;
+        }
+        soonest(v.record.activates_at);
+        if let Some(r) = v.removed_at {
+            soonest(r);
+        }
+        jwks.push(v.record.public_jwk.clone());
+        let reused = previous.and_then(|p| p.by_kid(&v.record.kid)).cloned();
+        keys.push(reused.unwrap_or_else(|| {
+            Arc::new(LoadedKey {
+                kid: v.record.kid,
+                alg: v.record.alg,
+                public_key: v.record.public_key,
+                activates_at: v.record.activates_at,
+                sealed_private: v.record.sealed_private,
+                signer: OnceLock::new(),
+            })
+        }));
+    }
+    let doc =
+        serde_json::to_vec(&json!({ "keys": jwks })).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
+    TenantKeys {
+        fetched: Instant::now(),
+        valid_until,
+        keys,
+        jwks: doc.into(),
+    }
+}

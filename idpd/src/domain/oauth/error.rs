@@ -1,0 +1,90 @@
+//! OAuth protocol errors (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7662 §2.3).
+
+use std::fmt;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: String,
+    /// Logged, never sent.
+    pub internal: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            internal: None,
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, d)
+    }
+
+    /// One message for every client-authentication failure, so the answer does not tell an
+    /// unknown client from a wrong secret (SEC-10).
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, d)
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        let internal = Some(crate::http::error::error_chain(&e));
+        let code = if e.is_unavailable() {
+            ErrorCode::TemporarilyUnavailable
+        } else {
+            ErrorCode::ServerError
+        };
+        OAuthError {
+            code,
+            description: "the server could not complete the request; retry later".into(),
+            internal,
+        }
+    }
+}
+
+impl From<super::super::keys::material::KeyError> for OAuthError {
+    fn from(e: super::super::keys::material::KeyError) -> Self {
+        OAuthError {
+            code: ErrorCode::ServerError,
+            description: "the server could not sign the token".into(),
+            internal: Some(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Client authentication, the client_credentials grant, RFC 9068 access tokens, and their
+//! introspection (RFC 7662) and revocation (RFC 7009).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use shared::admin::Alg;
+use time::OffsetDateTime;
+
+use super::error::{ErrorCode, OAuthError};
+use super::scope;
+use crate::crypto;
+use crate::domain::clients::{self, ClientRecord, GRANT_CLIENT_CREDENTIALS};
+use crate::domain::keys::{KeyRing, jws};
+use crate::domain::tenants::Tenant;
+use crate::store::Store;
+
+/// `typ` of access tokens (RFC 9068 §2.1).
+pub const AT_TYP: &str = "at+jwt";
+
+/// Everything a grant needs about where it runs.
+pub struct Ctx<'a> {
+    pub store: &'a dyn Store,
+    pub ring: &'a KeyRing,
+    pub tenant: &'a Tenant,
+    pub issuer: &'a str,
+}
+
+/// How the client presented itself (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret {
+        client_id: String,
+        secret: String,
+    },
+    /// A public client naming itself.
+    IdOnly {
+        client_id: String,
+    },
+    None,
+}
+
+/// Authenticates the client. Unknown id and wrong secret are indistinguishable: same
+/// error, and the secret is hashed and compared either way.
+pub async fn authenticate(ctx: &Ctx<'_>, creds: &Credentials) -> Result<ClientRecord, OAuthError> {
+    let (client_id, secret) = match creds {
+        Credentials::Secret { client_id, secret } => (client_id, Some(secret)),
+        Credentials::IdOnly { client_id } => (client_id, None),
+        Credentials::None => return Err(OAuthError::invalid_client()),
+    };
+    let found = ctx.store.find_client(ctx.tenant.id, client_id).await?;
+    let Some(client) = found else {
+        if let Some(s) = secret {
+            clients::dummy_secret_check(s);
+        }
+        return Err(OAuthError::invalid_client());
+    };
+    let ok = match (client.public, secret) {
+        (false, Some(s)) => client.secret_matches(s),
+        (true, None) => true,
+        // A public client sending a secret, or a confidential one without.
+        _ => false,
+    };
+    if !ok || client.disabled {
+        return Err(OAuthError::invalid_client());
+    }
+    Ok(client)
+}
+
+/// The policy every grant applies (SEC-25): one function, so no grant path skips a check.
+pub fn check_grant(client: &ClientRecord, grant: &str) -> Result<(), OAuthError> {
+    if client.disabled {
+        return Err(OAuthError::invalid_client());
+    }
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {grant} grant"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// RFC 9068 §2.2 claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
+pub async fn client_credentials(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    check_grant(client, GRANT_CLIENT_CREDENTIALS)?;
+    let scopes = scope::narrow(scope, &client.scopes)?;
+    let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+    let (access_token, expires_in) =
+        issue_access_token(ctx, client, &client.client_id, scope.clone()).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope,
+    })
+}
+
+/// Signs an access token for `sub` with the tenant's active key of its access-token alg.
+pub async fn issue_access_token(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    sub: &str,
+    scope: Option<String>,
+) -> Result<(String, i64), OAuthError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let ttl = client.access_token_ttl_seconds;
+    let claims = AccessClaims {
+        iss: ctx.issuer.to_owned(),
+        sub: sub.to_owned(),
+        aud: ctx.issuer.to_owned(),
+        exp: now + ttl,
+        iat: now,
+        jti: URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()),
+        client_id: client.client_id.clone(),
+        scope,
+    };
+    let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
+    Ok((token, ttl))
+}
+
+/// Signs `claims` with the tenant's active key of `alg`.
+pub async fn sign(
+    ctx: &Ctx<'_>,
+    alg: Alg,
+    typ: &str,
+    claims: &impl Serialize,
+) -> Result<String, OAuthError> {
+    let keys = ctx.ring.get(ctx.store, ctx.tenant.id).await?;
+    let key = keys.active(alg).ok_or_else(|| OAuthError {
+        internal: Some(format!(
+            "tenant {} has no active {} key",
+            ctx.tenant.slug,
+            alg.as_str()
+        )),
+        ..OAuthError::new(ErrorCode::ServerError, "no signing key is available")
+    })?;
+    let signer = key.signer(ctx.ring.master())?;
+    Ok(jws::sign(signer, alg, &key.kid, typ, claims)?)
+}
+
+/// The claims of a valid access token issued by this tenant, or `None`. Checks signature
+/// (with a key of this tenant only), `typ`, issuer, expiry, revocation, and that the client
+/// still exists and is enabled.
+pub async fn verify_access_token(
+    ctx: &Ctx<'_>,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    let Some(claims) = verify_signed(ctx, token, AT_TYP).await? else {
+        return Ok(None);
+    };
+    let (Some(jti), Some(client_id)) = (
+        claims.get("jti").and_then(Value::as_str),
+        claims.get("client_id").and_then(Value::as_str),
+    ) else {
+        return Ok(None);
+    };
+    if ctx.store.is_revoked(jti).await? {
+        return Ok(None);
+    }
+    match ctx.store.find_client(ctx.tenant.id, client_id).await? {
+        Some(c) if !c.disabled => Ok(Some(claims)),
+        _ => Ok(None),
+    }
+}
+
+/// Signature, `typ`, `iss` and `exp` of a token this tenant signed.
+async fn verify_signed(
+    ctx: &Ctx<'_>,
+    token: &str,
+    typ: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    let Some(u) = jws::Unverified::parse(token) else {
+        return Ok(None);
+    };
+    let keys = ctx.ring.get(ctx.store, ctx.tenant.id).await?;
+    let Some(key) = u.kid().and_then(|kid| keys.by_kid(kid)) else {
+        return Ok(None);
+    };
+    if !u.verify(key.alg, &key.public_key) || u.typ() != Some(typ) {
+        return Ok(None);
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let iss_ok = u.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer);
+    let live = u
+        .claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_some_and(|e| e > now);
+    Ok((iss_ok && live).then_some(u.claims))
+}
+
+/// RFC 7662 §2.2: `{"active": false}` for anything not valid here, otherwise the claims.
+pub async fn introspect(ctx: &Ctx<'_>, token: &str) -> Result<Value, OAuthError> {
+    let Some(claims) = verify_access_token(ctx, token).await? else {
+        return Ok(json!({ "active": false }));
+    };
+    let mut out = Map::new();
+    out.insert("active".into(), Value::Bool(true));
+    out.insert("token_type".into(), Value::String("Bearer".into()));
+    for k in [
+        "scope",
+        "client_id",
+        "sub",
+        "aud",
+        "iss",
+        "exp",
+        "iat",
+        "jti",
+    ] {
+        if let Some(v) = claims.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// RFC 7009: revokes `token` if it is a valid access token of `client`. Anything else
+/// (unknown, expired, another client's) is answered the same way and changes nothing.
+pub async fn revoke(ctx: &Ctx<'_>, client: &ClientRecord, token: &str) -> Result<(), OAuthError> {
+    let Some(claims) = verify_signed(ctx, token, AT_TYP).await? else {
+        return Ok(());
+    };
+    if claims.get("client_id").and_then(Value::as_str) != Some(client.client_id.as_str()) {
+        return Ok(());
+    }
+    let (Some(jti), Some(exp)) = (
+        claims.get("jti").and_then(Value::as_str),
+        claims.get("exp").and_then(Value::as_i64),
+    ) else {
+        return Ok(());
+    };
+    let expires_at = OffsetDateTime::from_unix_timestamp(exp)
+        .map_err(|_| OAuthError::invalid_request("bad exp"))?;
+    ctx.store
+        .revoke_token(jti, ctx.tenant.id, expires_at)
+        .await?;
+    Ok(())
+}

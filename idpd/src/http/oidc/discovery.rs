@@ -1,0 +1,72 @@
+//! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWKS (RFC 7517 §5) of a tenant.
+//! Both advertise only what is implemented.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::domain::keys::JWKS_MAX_AGE_SECONDS;
+
+pub async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Response {
+    let tenant = match super::tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let issuer = state.issuer(&tenant.slug);
+    let doc = json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "token_endpoint": format!("{issuer}/token"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
+        "ui_locales_supported": tenant.locales,
+    });
+    (
+        [
+            (header::CACHE_CONTROL, "public, max-age=60"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        axum::Json(doc),
+    )
+        .into_response()
+}
+
+pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let tenant = match super::tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match state.ring.get(state.store.as_ref(), tenant.id).await {
+        Ok(keys) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    header::CACHE_CONTROL,
+                    format!("public, max-age={JWKS_MAX_AGE_SECONDS}"),
+                ),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+            ],
+            keys.jwks().to_vec(),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(cause = %e, "loading keys failed");
+            super::error::public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
+        }
+    }
+}

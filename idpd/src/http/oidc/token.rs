@@ -1,0 +1,140 @@
+//! The token (RFC 6749 §3.2), introspection (RFC 7662) and revocation (RFC 7009) endpoints.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::{OAuthResponse, no_store};
+use super::form::{self, Form};
+use crate::app::AppState;
+use crate::domain::clients::ClientRecord;
+use crate::domain::oauth::token::{self, Ctx};
+use crate::domain::oauth::{ErrorCode, OAuthError};
+
+/// Parses the form and authenticates the client: the common first half of all three.
+async fn begin<'a>(
+    ctx: &Ctx<'a>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Form, ClientRecord), OAuthResponse> {
+    let body = body.map_err(|r| {
+        OAuthError::invalid_request(if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "request body too large"
+        } else {
+            "could not read the request body"
+        })
+    })?;
+    let form = Form::parse(headers, &body)?;
+    let (creds, basic) = form::credentials(headers, &form)?;
+    let client = token::authenticate(ctx, &creds)
+        .await
+        .map_err(|error| OAuthResponse { error, basic })?;
+    Ok((form, client))
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let tenant = match super::tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let issuer = state.issuer(&tenant.slug);
+    let ctx = Ctx {
+        store: state.store.as_ref(),
+        ring: &state.ring,
+        tenant: &tenant,
+        issuer: &issuer,
+    };
+    let result = async {
+        let (form, client) = begin(&ctx, &headers, body).await?;
+        let grant = form.require("grant_type")?;
+        let response = match grant {
+            "client_credentials" => {
+                token::client_credentials(&ctx, &client, form.get("scope")).await?
+            }
+            other => {
+                return Err(OAuthResponse::from(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type {other:?} is not supported"),
+                )));
+            }
+        };
+        Ok::<_, OAuthResponse>(response)
+    }
+    .await;
+    match result {
+        Ok(r) => (no_store(), Json(r)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let tenant = match super::tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let issuer = state.issuer(&tenant.slug);
+    let ctx = Ctx {
+        store: state.store.as_ref(),
+        ring: &state.ring,
+        tenant: &tenant,
+        issuer: &issuer,
+    };
+    let result = async {
+        let (form, client) = begin(&ctx, &headers, body).await?;
+        // Introspection reveals token contents: only confidential clients (RFC 7662 §2.1).
+        if client.public {
+            return Err(OAuthResponse::from(OAuthError::invalid_client()));
+        }
+        let t = form.require("token")?;
+        Ok::<_, OAuthResponse>(token::introspect(&ctx, t).await?)
+    }
+    .await;
+    match result {
+        Ok(v) => (no_store(), Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let tenant = match super::tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let issuer = state.issuer(&tenant.slug);
+    let ctx = Ctx {
+        store: state.store.as_ref(),
+        ring: &state.ring,
+        tenant: &tenant,
+        issuer: &issuer,
+    };
+    let result = async {
+        let (form, client) = begin(&ctx, &headers, body).await?;
+        let t = form.require("token")?;
+        token::revoke(&ctx, &client, t).await?;
+        Ok::<_, OAuthResponse>(())
+    }
+    .await;
+    match result {
+        // RFC 7009 §2.2: 200 whether or not the token was valid.
+        Ok(()) => (StatusCode::OK, no_store()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

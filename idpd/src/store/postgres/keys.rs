@@ -1,0 +1,110 @@
+//! `idp_signing_keys` on PostgreSQL.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::domain::keys::KeyRecord;
+use crate::store::{KeyStore, Result, StoreError, rows};
+
+pub(super) const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \
+     (kid, tenant_id, alg, sealed_private, public_key, public_jwk, created_at, activates_at, removed_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+pub(super) fn bind_key<'q>(q: Query<'q>, k: &'q KeyRecord) -> Query<'q> {
+    q.bind(&k.kid)
+        .bind(k.tenant_id)
+        .bind(k.alg.as_str())
+        .bind(&k.sealed_private)
+        .bind(&k.public_key)
+        .bind(Json(&k.public_jwk))
+        .bind(k.created_at)
+        .bind(k.activates_at)
+        .bind(k.removed_at)
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn list_keys(&self, tenant_id: Uuid) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query("SELECT * FROM idp_signing_keys WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::key).collect()
+    }
+
+    async fn find_key(&self, kid: &str) -> Result<Option<KeyRecord>> {
+        let row = sqlx::query("SELECT * FROM idp_signing_keys WHERE kid = $1")
+            .bind(kid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::key).transpose()
+    }
+
+    async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
+        bind_key(sqlx::query(INSERT_KEY), k)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_key(&self, kid: &str, at: OffsetDateTime) -> Result<()> {
+        let done = sqlx::query("UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2")
+            .bind(at)
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_key_if_due(&self, k: &KeyRecord, due_before: OffsetDateTime) -> Result<bool> {
+        // The tenant row lock serializes instances rotating the same tenant.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT id FROM idp_tenants WHERE id = $1 FOR UPDATE")
+            .bind(k.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT created_at FROM idp_signing_keys WHERE tenant_id = $1 AND alg = $2",
+        )
+        .bind(k.tenant_id)
+        .bind(k.alg.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &rows {
+            if r.try_get::<OffsetDateTime, _>("created_at")? > due_before {
+                return Ok(false);
+            }
+        }
+        bind_key(sqlx::query(INSERT_KEY), k)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn tenants_with_rotation(&self) -> Result<Vec<(Uuid, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, key_rotation_interval_seconds FROM idp_tenants \
+             WHERE key_rotation_interval_seconds IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("key_rotation_interval_seconds")?,
+                ))
+            })
+            .collect()
+    }
+}

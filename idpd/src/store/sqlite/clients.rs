@@ -1,0 +1,108 @@
+//! `idp_clients` on SQLite.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::SqliteStore;
+use crate::domain::clients::ClientRecord;
+use crate::store::{ClientStore, Result, StoreError, conflict, rows};
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn insert_client(&self, c: &ClientRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO idp_clients (id, tenant_id, client_id, name, public, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, access_token_ttl_seconds, disabled, \
+             secret_digest, previous_secret_digest, previous_secret_expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(c.id)
+        .bind(c.tenant_id)
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(c.public)
+        .bind(Json(&c.redirect_uris))
+        .bind(Json(&c.post_logout_redirect_uris))
+        .bind(Json(&c.grant_types))
+        .bind(Json(&c.scopes))
+        .bind(c.access_token_ttl_seconds)
+        .bind(c.disabled)
+        .bind(c.secret_digest.map(|d| d.to_vec()))
+        .bind(c.previous_secret_digest.map(|d| d.to_vec()))
+        .bind(c.previous_secret_expires_at)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict)?;
+        Ok(())
+    }
+
+    async fn find_client(&self, tenant_id: Uuid, client_id: &str) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query("SELECT * FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
+            .bind(tenant_id)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::client).transpose()
+    }
+
+    async fn list_clients(
+        &self,
+        tenant_id: Uuid,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM idp_clients WHERE tenant_id = $1 AND client_id > $2 \
+             ORDER BY client_id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::client).collect()
+    }
+
+    async fn update_client(&self, c: &ClientRecord) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE idp_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+             grant_types = $4, scopes = $5, access_token_ttl_seconds = $6, disabled = $7, \
+             secret_digest = $8, previous_secret_digest = $9, previous_secret_expires_at = $10, \
+             updated_at = $11 WHERE tenant_id = $12 AND client_id = $13",
+        )
+        .bind(&c.name)
+        .bind(Json(&c.redirect_uris))
+        .bind(Json(&c.post_logout_redirect_uris))
+        .bind(Json(&c.grant_types))
+        .bind(Json(&c.scopes))
+        .bind(c.access_token_ttl_seconds)
+        .bind(c.disabled)
+        .bind(c.secret_digest.map(|d| d.to_vec()))
+        .bind(c.previous_secret_digest.map(|d| d.to_vec()))
+        .bind(c.previous_secret_expires_at)
+        .bind(c.updated_at)
+        .bind(c.tenant_id)
+        .bind(&c.client_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_client(&self, tenant_id: Uuid, client_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
+            .bind(tenant_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
