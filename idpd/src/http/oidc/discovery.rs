@@ -1,23 +1,17 @@
 //! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWKS (RFC 7517 §5) of a tenant.
 //! Both advertise only what is implemented.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::TenantEndpoint;
 use crate::app::AppState;
 use crate::domain::keys::JWKS_MAX_AGE_SECONDS;
 
-pub async fn openid_configuration(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> Response {
-    let tenant = match super::tenant(&state, &slug).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let issuer = state.issuer(&tenant.slug);
+pub async fn openid_configuration(ep: TenantEndpoint) -> Response {
+    let (tenant, issuer) = (&ep.tenant, &ep.issuer);
     let doc = json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/jwks"),
@@ -46,12 +40,8 @@ pub async fn openid_configuration(
         .into_response()
 }
 
-pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let tenant = match super::tenant(&state, &slug).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match state.ring.get(state.store.as_ref(), tenant.id).await {
+pub async fn jwks(State(state): State<AppState>, ep: TenantEndpoint) -> Response {
+    match state.ring.get(state.store.as_ref(), ep.tenant.id).await {
         Ok(keys) => (
             [
                 (header::CONTENT_TYPE, "application/json".to_owned()),

@@ -5,15 +5,18 @@ pub mod error;
 pub mod form;
 pub mod token;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
+use crate::domain::oauth::token::Ctx;
 use crate::domain::tenants::Tenant;
 
 /// Largest form body accepted by the token, introspection and revocation endpoints.
@@ -36,20 +39,45 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
-/// The tenant named in the path, or a 404.
-pub async fn tenant(state: &AppState, slug: &str) -> Result<Arc<Tenant>, Response> {
-    match state.tenants.get(state.store.as_ref(), slug).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(error::public_error(StatusCode::NOT_FOUND, "unknown tenant")),
-        Err(e) => {
-            tracing::error!(cause = %e, "tenant lookup failed");
-            let mut res =
-                error::public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-            Err(res)
+/// The tenant named by the `{slug}` of the path, with its issuer; a 404 when unknown.
+pub struct TenantEndpoint {
+    pub tenant: Arc<Tenant>,
+    pub issuer: String,
+}
+
+impl TenantEndpoint {
+    pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
+        Ctx {
+            store: state.store.as_ref(),
+            ring: &state.ring,
+            tenant: &self.tenant,
+            issuer: &self.issuer,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for TenantEndpoint {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| error::public_error(StatusCode::NOT_FOUND, "unknown tenant"))?;
+        let slug = params.get("slug").map(String::as_str).unwrap_or("");
+        match state.tenants.get(state.store.as_ref(), slug).await {
+            Ok(Some(tenant)) => Ok(TenantEndpoint {
+                issuer: state.issuer(&tenant.slug),
+                tenant,
+            }),
+            Ok(None) => Err(error::public_error(StatusCode::NOT_FOUND, "unknown tenant")),
+            Err(e) => {
+                tracing::error!(cause = %e, "tenant lookup failed");
+                let mut res =
+                    error::public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                Err(res)
+            }
         }
     }
 }

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::TenantEndpoint;
 use super::error::{OAuthResponse, no_store};
 use super::form::{self, Form};
 use crate::app::AppState;
@@ -37,21 +38,11 @@ async fn begin<'a>(
 
 pub async fn token(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ep: TenantEndpoint,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let tenant = match super::tenant(&state, &slug).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let issuer = state.issuer(&tenant.slug);
-    let ctx = Ctx {
-        store: state.store.as_ref(),
-        ring: &state.ring,
-        tenant: &tenant,
-        issuer: &issuer,
-    };
+    let ctx = ep.ctx(&state);
     let result = async {
         let (form, client) = begin(&ctx, &headers, body).await?;
         let grant = form.require("grant_type")?;
@@ -77,21 +68,11 @@ pub async fn token(
 
 pub async fn introspect(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ep: TenantEndpoint,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let tenant = match super::tenant(&state, &slug).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let issuer = state.issuer(&tenant.slug);
-    let ctx = Ctx {
-        store: state.store.as_ref(),
-        ring: &state.ring,
-        tenant: &tenant,
-        issuer: &issuer,
-    };
+    let ctx = ep.ctx(&state);
     let result = async {
         let (form, client) = begin(&ctx, &headers, body).await?;
         // Introspection reveals token contents: only confidential clients (RFC 7662 §2.1).
@@ -110,21 +91,11 @@ pub async fn introspect(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ep: TenantEndpoint,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let tenant = match super::tenant(&state, &slug).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let issuer = state.issuer(&tenant.slug);
-    let ctx = Ctx {
-        store: state.store.as_ref(),
-        ring: &state.ring,
-        tenant: &tenant,
-        issuer: &issuer,
-    };
+    let ctx = ep.ctx(&state);
     let result = async {
         let (form, client) = begin(&ctx, &headers, body).await?;
         let t = form.require("token")?;
