@@ -2,25 +2,43 @@
 //! Bounded pool-acquire and statement timeouts keep requests from piling up while the
 //! database is away; those failures surface as 503, not as hung connections.
 
-mod admin_tokens;
-mod clients;
-mod keys;
-mod meta;
-mod revocations;
-mod tenants;
+// The aggregates' SQL is the same on both backends (SQLite accepts `$N` parameters and
+// `TRUE`), so it is written once in `store/common/` and compiled here for this backend.
+mod admin_tokens {
+    include!("../common/admin_tokens.rs");
+}
+mod clients {
+    include!("../common/clients.rs");
+}
+mod keys {
+    include!("../common/keys.rs");
+}
+mod meta {
+    include!("../common/meta.rs");
+}
+mod revocations {
+    include!("../common/revocations.rs");
+}
+mod tenants {
+    include!("../common/tenants.rs");
+}
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use super::{Result, Store, migrator};
 
 pub struct PgStore {
     pool: PgPool,
 }
+
+type Backend = PgStore;
+type Db = Postgres;
+type Args = sqlx::postgres::PgArguments;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -49,6 +67,23 @@ impl PgStore {
         // starting at once apply each migration exactly once.
         migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// A write transaction (READ COMMITTED; conflicts surface as unique violations).
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Serializes writers of one tenant (e.g. two instances rotating its keys) on its row.
+    async fn lock_tenant(
+        tx: &mut Transaction<'static, Postgres>,
+        tenant_id: uuid::Uuid,
+    ) -> Result<()> {
+        sqlx::query("SELECT id FROM idp_tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 

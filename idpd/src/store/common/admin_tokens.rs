@@ -1,8 +1,8 @@
-//! `idp_admin_tokens` on SQLite.
+// `idp_admin_tokens`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 
-use super::SqliteStore;
+use super::{Args, Backend, Db};
 use crate::domain::admin_tokens::AdminToken;
 use crate::store::{AdminTokenStore, Result, conflict, rows};
 
@@ -10,9 +10,9 @@ const INSERT: &str = "INSERT INTO idp_admin_tokens \
      (id, name, digest, tenant_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 fn bind_insert<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    q: sqlx::query::Query<'q, Db, Args>,
     t: &'q AdminToken,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+) -> sqlx::query::Query<'q, Db, Args> {
     q.bind(t.id)
         .bind(&t.name)
         .bind(&t.digest[..])
@@ -23,7 +23,7 @@ fn bind_insert<'q>(
 }
 
 #[async_trait]
-impl AdminTokenStore for SqliteStore {
+impl AdminTokenStore for Backend {
     async fn insert_admin_token(&self, t: &AdminToken) -> Result<()> {
         bind_insert(sqlx::query(INSERT), t)
             .execute(&self.pool)

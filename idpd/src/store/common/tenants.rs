@@ -1,11 +1,11 @@
-//! `idp_tenants` and the default row of `idp_identity_providers` on PostgreSQL.
+// `idp_tenants` and the default row of `idp_identity_providers`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::PgStore;
+use super::Backend;
 use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::{NATIVE_PROVIDER, Tenant};
 use crate::store::{Result, StoreError, TenantStore, conflict, rows};
@@ -18,16 +18,16 @@ macro_rules! select_tenants {
              t.created_at, t.updated_at, t.access_token_alg, t.key_rotation_interval_seconds, \
              p.name AS default_provider \
              FROM idp_tenants t \
-             LEFT JOIN idp_identity_providers p ON p.tenant_id = t.id AND p.is_default ",
+             LEFT JOIN idp_identity_providers p ON p.tenant_id = t.id AND p.is_default = TRUE ",
             $where
         )
     };
 }
 
 #[async_trait]
-impl TenantStore for PgStore {
+impl TenantStore for Backend {
     async fn insert_tenant(&self, t: &Tenant, keys: &[KeyRecord]) -> Result<Tenant> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO idp_tenants (id, slug, display_name, locales, cookie_name, cookie_domain, \
              session_ttl_seconds, idle_ttl_seconds, same_site, signup_policy, created_at, updated_at, \

@@ -1,13 +1,13 @@
-//! `idp_meta` on SQLite.
+// `idp_meta`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::SqliteStore;
+use super::Backend;
 use crate::store::{MetaStore, Result};
 
 #[async_trait]
-impl MetaStore for SqliteStore {
+impl MetaStore for Backend {
     async fn get_meta(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM idp_meta WHERE key = $1")
             .bind(key)

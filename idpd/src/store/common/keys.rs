@@ -1,4 +1,4 @@
-//! `idp_signing_keys` on PostgreSQL.
+// `idp_signing_keys`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::PgStore;
+use super::{Args, Backend, Db};
 use crate::domain::keys::KeyRecord;
 use crate::store::{KeyStore, Result, StoreError, rows};
 
@@ -14,7 +14,7 @@ pub(super) const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \
      (kid, tenant_id, alg, sealed_private, public_key, public_jwk, created_at, activates_at, removed_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+type Query<'q> = sqlx::query::Query<'q, Db, Args>;
 
 pub(super) fn bind_key<'q>(q: Query<'q>, k: &'q KeyRecord) -> Query<'q> {
     q.bind(&k.kid)
@@ -29,7 +29,7 @@ pub(super) fn bind_key<'q>(q: Query<'q>, k: &'q KeyRecord) -> Query<'q> {
 }
 
 #[async_trait]
-impl KeyStore for PgStore {
+impl KeyStore for Backend {
     async fn list_keys(&self, tenant_id: Uuid) -> Result<Vec<KeyRecord>> {
         let rows = sqlx::query("SELECT * FROM idp_signing_keys WHERE tenant_id = $1")
             .bind(tenant_id)
@@ -66,12 +66,8 @@ impl KeyStore for PgStore {
     }
 
     async fn insert_key_if_due(&self, k: &KeyRecord, due_before: OffsetDateTime) -> Result<bool> {
-        // The tenant row lock serializes instances rotating the same tenant.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT id FROM idp_tenants WHERE id = $1 FOR UPDATE")
-            .bind(k.tenant_id)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.begin_write().await?;
+        Backend::lock_tenant(&mut tx, k.tenant_id).await?;
         let rows = sqlx::query(
             "SELECT created_at FROM idp_signing_keys WHERE tenant_id = $1 AND alg = $2",
         )

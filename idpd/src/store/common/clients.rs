@@ -1,15 +1,15 @@
-//! `idp_clients` on PostgreSQL.
+// `idp_clients`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::PgStore;
+use super::Backend;
 use crate::domain::clients::ClientRecord;
 use crate::store::{ClientStore, Result, StoreError, conflict, rows};
 
 #[async_trait]
-impl ClientStore for PgStore {
+impl ClientStore for Backend {
     async fn insert_client(&self, c: &ClientRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO idp_clients (id, tenant_id, client_id, name, public, redirect_uris, \

@@ -1,14 +1,14 @@
-//! `idp_revoked_tokens` on SQLite.
+// `idp_revoked_tokens`. (shared by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::SqliteStore;
+use super::Backend;
 use crate::store::{Result, RevocationStore};
 
 #[async_trait]
-impl RevocationStore for SqliteStore {
+impl RevocationStore for Backend {
     async fn revoke_token(
         &self,
         jti: &str,
