@@ -145,7 +145,7 @@ pub struct ListArgs {
     pub limit: Option<u32>,
 
     /// Start after this slug (the next_after of a previous page)
-    #[arg(long, value_name = "SLUG")]
+    #[arg(long, value_name = "SLUG", allow_hyphen_values = true)]
     pub after: Option<String>,
 }
 
@@ -257,7 +257,7 @@ pub struct ClientCreateArgs {
     pub name: Option<String>,
 
     /// client_id to register, unique in the tenant [default: generated]
-    #[arg(long, value_name = "ID", value_parser = parse_client_id)]
+    #[arg(long, value_name = "ID", value_parser = parse_client_id, allow_hyphen_values = true)]
     pub client_id: Option<String>,
 
     /// A public client (SPA, mobile or desktop app): no secret, PKCE required
@@ -279,7 +279,7 @@ pub struct ClientListArgs {
     pub limit: Option<u32>,
 
     /// Start after this client_id (the next_after of a previous page)
-    #[arg(long, value_name = "CLIENT_ID")]
+    #[arg(long, value_name = "CLIENT_ID", allow_hyphen_values = true)]
     pub after: Option<String>,
 }
 
@@ -291,7 +291,7 @@ pub struct ClientRef {
     pub tenant: String,
 
     /// client_id of the client
-    #[arg(value_parser = parse_client_id)]
+    #[arg(value_parser = parse_client_id, allow_hyphen_values = true)]
     pub client_id: String,
 }
 
@@ -424,7 +424,7 @@ pub struct KeyRotateArgs {
 #[derive(Args)]
 pub struct KeyRetireArgs {
     /// kid of the key (see `idpctl key list`)
-    #[arg(value_parser = parse_kid)]
+    #[arg(value_parser = parse_kid, allow_hyphen_values = true)]
     pub kid: String,
 
     /// Remove it now, even though tokens it signed may still be valid: they then fail

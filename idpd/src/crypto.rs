@@ -26,6 +26,17 @@ pub fn new_secret(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
+/// A random base64url identifier of `N` bytes that starts with a letter or digit, so it is
+/// never mistaken for a command-line option.
+pub fn random_id<const N: usize>() -> String {
+    loop {
+        let id = URL_SAFE_NO_PAD.encode(random_bytes::<N>());
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = digest::digest(&digest::SHA256, data);

@@ -276,8 +276,7 @@ pub async fn rotate_secret(
 }
 
 fn base64_id() -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>())
+    crypto::random_id::<16>()
 }
 
 fn default_grants(public: bool, has_redirects: bool) -> Vec<String> {

@@ -237,15 +237,15 @@ pub async fn update(
 }
 
 fn check_interval(interval: Option<i64>, errors: &mut Vec<FieldError>) {
-    if let Some(i) = interval {
-        if !(MIN_ROTATION_INTERVAL_SECONDS..=366 * 86_400).contains(&i) {
-            errors.push(FieldError::new(
-                "key_rotation_interval_seconds",
-                format!(
-                    "must be between {MIN_ROTATION_INTERVAL_SECONDS} and 31622400 seconds, or null"
-                ),
-            ));
-        }
+    if let Some(i) = interval
+        && !(MIN_ROTATION_INTERVAL_SECONDS..=366 * 86_400).contains(&i)
+    {
+        errors.push(FieldError::new(
+            "key_rotation_interval_seconds",
+            format!(
+                "must be between {MIN_ROTATION_INTERVAL_SECONDS} and 31622400 seconds, or null"
+            ),
+        ));
     }
 }
 
@@ -253,8 +253,11 @@ fn check_interval(interval: Option<i64>, errors: &mut Vec<FieldError>) {
 /// deleted through any instance is seen within that bound. Misses are cached too, so a
 /// flood of requests for unknown tenants does not reach the database.
 pub struct TenantCache {
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Tenant>>)>>,
+    entries: RwLock<HashMap<String, CachedTenant>>,
 }
+
+/// When it was read, and what was found.
+type CachedTenant = (Instant, Option<Arc<Tenant>>);
 
 impl TenantCache {
     pub const TTL: Duration = Duration::from_secs(2);
@@ -272,10 +275,9 @@ impl TenantCache {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(slug)
+            && at.elapsed() < Self::TTL
         {
-            if at.elapsed() < Self::TTL {
-                return Ok(t.clone());
-            }
+            return Ok(t.clone());
         }
         if slug::problem(slug).is_some() && slug.len() > slug::MAX_LEN {
             return Ok(None);

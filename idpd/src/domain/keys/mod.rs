@@ -12,8 +12,6 @@ mod ring;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use shared::admin::{Alg, KeyState};
 use time::{Duration, OffsetDateTime};
@@ -75,7 +73,7 @@ pub fn new_key(
     alg: Alg,
     activates_at: OffsetDateTime,
 ) -> Result<KeyRecord> {
-    let kid = URL_SAFE_NO_PAD.encode(crypto::random_bytes::<15>());
+    let kid = crypto::random_id::<15>();
     let generated = material::generate(alg).map_err(|e| Error::Internal(e.into()))?;
     let public_jwk = material::public_jwk(alg, &kid, &generated);
     Ok(KeyRecord {

@@ -48,7 +48,8 @@ impl LoadedKey {
 
 /// A tenant's published keys at one moment.
 pub struct TenantKeys {
-    fetched: Instant,
+    /// When the database read behind this entry began.
+    read_started: Instant,
     /// The entry must be recomputed at this instant (a key activates or leaves the JWKS).
     valid_until: Option<OffsetDateTime>,
     keys: Vec<Arc<LoadedKey>>,
@@ -76,7 +77,7 @@ impl TenantKeys {
     }
 
     fn fresh(&self) -> bool {
-        self.fetched.elapsed() < RING_REFRESH
+        self.read_started.elapsed() < RING_REFRESH
             && self
                 .valid_until
                 .is_none_or(|t| OffsetDateTime::now_utc() < t)
@@ -85,7 +86,15 @@ impl TenantKeys {
 
 pub struct KeyRing {
     master: Arc<MasterKey>,
-    tenants: RwLock<HashMap<Uuid, Arc<TenantKeys>>>,
+    tenants: RwLock<HashMap<Uuid, Slot>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    entry: Option<Arc<TenantKeys>>,
+    /// Last local key change: a database read that started before it may miss the change
+    /// and must not be stored over it.
+    invalidated: Option<Instant>,
 }
 
 impl KeyRing {
@@ -107,26 +116,45 @@ impl KeyRing {
         tenant_id: Uuid,
     ) -> Result<Arc<TenantKeys>, StoreError> {
         let cached = self.cached(tenant_id);
-        if let Some(entry) = &cached {
-            if entry.fresh() {
-                return Ok(entry.clone());
+        if let Some(entry) = cached.as_ref().filter(|e| e.fresh()) {
+            return Ok(entry.clone());
+        }
+        // Two tries: a read overtaken by a local change (rotate, retire) is read again.
+        let mut previous = cached;
+        for _ in 0..2 {
+            let started = Instant::now();
+            let records = store.list_keys(tenant_id).await?;
+            let entry = Arc::new(build(records, previous.as_deref(), started));
+            let mut map = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+            let slot = map.entry(tenant_id).or_default();
+            if slot.invalidated.is_some_and(|i| i >= started) {
+                previous = slot.entry.clone().or(previous);
+                continue;
             }
+            // Concurrent refreshes: keep whichever read started last.
+            if slot
+                .entry
+                .as_ref()
+                .is_none_or(|e| e.read_started <= started)
+            {
+                slot.entry = Some(entry.clone());
+            }
+            return Ok(entry);
         }
         let records = store.list_keys(tenant_id).await?;
-        let entry = Arc::new(build(records, cached.as_deref()));
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant_id, entry.clone());
-        Ok(entry)
+        Ok(Arc::new(build(
+            records,
+            previous.as_deref(),
+            Instant::now(),
+        )))
     }
 
     /// Forgets a tenant's entry after a local change, so this instance sees it at once.
     pub fn invalidate(&self, tenant_id: Uuid) {
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&tenant_id);
+        let mut map = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let slot = map.entry(tenant_id).or_default();
+        slot.entry = None;
+        slot.invalidated = Some(Instant::now());
     }
 
     fn cached(&self, tenant_id: Uuid) -> Option<Arc<TenantKeys>> {
@@ -134,11 +162,15 @@ impl KeyRing {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&tenant_id)
-            .cloned()
+            .and_then(|s| s.entry.clone())
     }
 }
 
-fn build(records: Vec<KeyRecord>, previous: Option<&TenantKeys>) -> TenantKeys {
+fn build(
+    records: Vec<KeyRecord>,
+    previous: Option<&TenantKeys>,
+    read_started: Instant,
+) -> TenantKeys {
     let now = OffsetDateTime::now_utc();
     let views = lifecycle(&records, now);
     let mut keys = Vec::new();
@@ -173,7 +205,7 @@ fn build(records: Vec<KeyRecord>, previous: Option<&TenantKeys>) -> TenantKeys {
     let doc =
         serde_json::to_vec(&json!({ "keys": jwks })).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
     TenantKeys {
-        fetched: Instant::now(),
+        read_started,
         valid_until,
         keys,
         jwks: doc.into(),

@@ -104,6 +104,9 @@ pub struct AccessClaims {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The client registration the token was issued to, so a client deleted and registered
+    /// again under the same client_id does not revive the old one's tokens.
+    pub idp_client: uuid::Uuid,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -143,6 +146,7 @@ pub async fn issue_access_token(
         jti: URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()),
         client_id: client.client_id.clone(),
         scope,
+        idp_client: client.id,
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))
@@ -187,8 +191,11 @@ pub async fn verify_access_token(
     if ctx.store.is_revoked(jti).await? {
         return Ok(None);
     }
+    let registration = claims.get("idp_client").and_then(Value::as_str);
     match ctx.store.find_client(ctx.tenant.id, client_id).await? {
-        Some(c) if !c.disabled => Ok(Some(claims)),
+        Some(c) if !c.disabled && registration == Some(c.id.to_string().as_str()) => {
+            Ok(Some(claims))
+        }
         _ => Ok(None),
     }
 }

@@ -69,6 +69,8 @@ pub async fn create(
         req,
     )
     .await?;
+    // This instance may have cached "no such tenant" for the slug a moment ago.
+    state.tenants.invalidate(&t.slug);
     tracing::info!(tenant = %t.slug, id = %t.id, "tenant created");
     Ok((StatusCode::CREATED, Json(to_api(&state, t))))
 }

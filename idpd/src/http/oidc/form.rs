@@ -115,6 +115,15 @@ pub fn credentials(headers: &HeaderMap, form: &Form) -> Result<(Credentials, boo
     ))
 }
 
+/// Whether the request tried HTTP Basic authentication.
+pub fn uses_basic(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(' ').next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"))
+}
+
 fn form_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("v={s}").as_bytes())
         .next()

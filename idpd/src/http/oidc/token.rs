@@ -29,7 +29,11 @@ async fn begin<'a>(
         })
     })?;
     let form = Form::parse(headers, &body)?;
-    let (creds, basic) = form::credentials(headers, &form)?;
+    let (creds, basic) = form::credentials(headers, &form).map_err(|error| OAuthResponse {
+        error,
+        // A malformed Basic header still gets the Basic challenge (RFC 6749 §5.2).
+        basic: form::uses_basic(headers),
+    })?;
     let client = token::authenticate(ctx, &creds)
         .await
         .map_err(|error| OAuthResponse { error, basic })?;
