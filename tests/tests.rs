@@ -4,4 +4,8 @@
 mod admin_errors;
 mod admin_tenants;
 mod lifecycle;
+mod oidc_core;
+mod oidc_introspection;
+mod oidc_isolation;
+mod oidc_keys;
 mod openapi;

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{Value, json};
 
+pub mod oauth;
+
 /// Runs `$body` (an `async fn(Backend)`) once per backend: `name_sqlite` always, and
 /// `name_postgres` when `IDP_TEST_POSTGRES_URL` is set (CI always sets it).
 #[macro_export]
