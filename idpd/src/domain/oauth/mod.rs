@@ -1,6 +1,7 @@
 //! The OAuth 2.0 protocol: client authentication, grants, token introspection and
 //! revocation. Plain functions over the store and the key ring; HTTP lives in `http/oidc`.
 
+pub mod authorize;
 pub mod error;
 pub mod scope;
 pub mod token;
