@@ -259,7 +259,15 @@ async fn graceful_shutdown_finishes_in_flight_requests(backend: Backend) {
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     let status = s.idpd.terminate();
     assert!(status.success(), "idpd exits 0 after SIGTERM: {status:?}");
-    assert!(s.idpd.logs.text().contains("stopped"));
+    // The log reader thread may still be draining the pipe.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !s.idpd.logs.text().contains("stopped") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no \"stopped\" log line"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Two instances starting at once on one PostgreSQL database: migrations run once, both serve.

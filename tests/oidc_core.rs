@@ -572,7 +572,8 @@ async fn client_secret_rotation(backend: Backend) {
 /// SEC-10: an unknown client_id and a known one with a wrong secret cannot be told apart by
 /// latency. Requests alternate, so load on the machine hits both series alike.
 async fn unknown_client_and_wrong_secret_take_equal_time(backend: Backend) {
-    let s = setup(backend).await;
+    // Hundreds of deliberate failures: lift the failed-authentication limit for this test.
+    let s = idp_tests::setup_with(backend, &["--client-auth-failure-limit", "0"]).await;
     let api = s.idpd.api();
     oauth::create_tenant(&api, "acme").await;
     let svc = oauth::service_client(&api, "acme", None).await;

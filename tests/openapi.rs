@@ -52,6 +52,12 @@ async fn openapi_matches_routes(backend: Backend) {
         "GET /api/v1/tenants/{tenant}/keys",
         "POST /api/v1/tenants/{tenant}/keys/rotate",
         "POST /api/v1/keys/{kid}/retire",
+        "GET /api/v1/tenants/{tenant}/users",
+        "POST /api/v1/tenants/{tenant}/users",
+        "GET /api/v1/tenants/{tenant}/users/{user}",
+        "PATCH /api/v1/tenants/{tenant}/users/{user}",
+        "DELETE /api/v1/tenants/{tenant}/users/{user}",
+        "POST /api/v1/tenants/{tenant}/users/{user}/disable",
     ];
     mounted.sort();
     assert_eq!(documented, mounted);
@@ -61,7 +67,8 @@ async fn openapi_matches_routes(backend: Backend) {
         let path = path
             .replace("{tenant}", tenant["slug"].as_str().unwrap())
             .replace("{client_id}", "svc")
-            .replace("{kid}", "no-such-kid");
+            .replace("{kid}", "no-such-kid")
+            .replace("{user}", "nobody@example.com");
         let url = format!("{}{}", s.idpd.admin_url(), path);
         let mut req = http
             .request(method.parse().unwrap(), url)

@@ -8,4 +8,6 @@ mod oidc_core;
 mod oidc_introspection;
 mod oidc_isolation;
 mod oidc_keys;
+mod oidc_rate_limit;
 mod openapi;
+mod users;

@@ -100,6 +100,9 @@ pub enum Command {
     #[command(long_about = "List, rotate and retire a tenant's signing keys.\n\n\
 `idpctl keys` is the same command.")]
     Key(KeyCommand),
+    /// Create, list, show, update, disable and delete a tenant's users
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]
@@ -437,6 +440,126 @@ pub struct KeyRetireArgs {
     pub yes: bool,
 }
 
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print it
+    Create(UserCreateArgs),
+    /// List a tenant's users, ordered by email
+    List(UserListArgs),
+    /// Show one user, by id or email
+    Show(UserRef),
+    /// Change a user's email, name, locale or status and print the result
+    Update(UserUpdateArgs),
+    /// Disable a user: they can no longer sign in, and their tokens stop working
+    #[command(
+        long_about = "Disable a user: they can no longer sign in, and their tokens \
+stop working.\n\n`idpctl user update --enable` lets them in again."
+    )]
+    Disable(UserConfirmArgs),
+    /// Delete a user for good
+    Delete(UserConfirmArgs),
+}
+
+#[derive(Args)]
+pub struct UserCreateArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// The user's sign-in address (stored lower-cased)
+    #[arg(long, value_name = "EMAIL", allow_hyphen_values = true)]
+    pub email: String,
+
+    /// Full name
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Preferred language (BCP 47), e.g. nb or en-US
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
+
+    /// Record the address as not verified [default: verified, since an operator entered it]
+    #[arg(long)]
+    pub unverified: bool,
+}
+
+#[derive(Args)]
+pub struct UserListArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Fetch one page of at most N users instead of all of them
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+
+    /// Start after this email (the next_after of a previous page)
+    #[arg(long, value_name = "EMAIL", allow_hyphen_values = true)]
+    pub after: Option<String>,
+}
+
+/// One user of one tenant.
+#[derive(Args)]
+pub struct UserRef {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Id or email of the user
+    #[arg(value_parser = parse_user_ref, allow_hyphen_values = true)]
+    pub user: String,
+}
+
+#[derive(Args)]
+pub struct UserUpdateArgs {
+    #[command(flatten)]
+    pub user: UserRef,
+
+    /// New sign-in address (email_verified stays as it is unless --verified or
+    /// --unverified is given too)
+    #[arg(long, value_name = "EMAIL", allow_hyphen_values = true)]
+    pub email: Option<String>,
+
+    /// New full name
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Remove the name
+    #[arg(long, conflicts_with = "name")]
+    pub no_name: bool,
+
+    /// New preferred language (BCP 47)
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
+
+    /// Remove the preferred language
+    #[arg(long, conflicts_with = "locale")]
+    pub no_locale: bool,
+
+    /// Record the address as verified
+    #[arg(long, conflicts_with = "unverified")]
+    pub verified: bool,
+
+    /// Record the address as not verified
+    #[arg(long)]
+    pub unverified: bool,
+
+    /// Let a disabled user sign in again
+    #[arg(long)]
+    pub enable: bool,
+}
+
+/// A user and the confirmation a destructive command needs.
+#[derive(Args)]
+pub struct UserConfirmArgs {
+    #[command(flatten)]
+    pub user: UserRef,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 /// [`Alg`] for clap, spelt as in JOSE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AlgArg {
@@ -593,6 +716,15 @@ fn parse_kid(value: &str) -> Result<String, String> {
     match value {
         "" => Err("the kid is empty".into()),
         "." | ".." => Err(format!("{value:?} is not a kid")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// And so does a user's id or email.
+fn parse_user_ref(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("the user id or email is empty".into()),
+        "." | ".." => Err(format!("{value:?} is not a user id or email")),
         _ => Ok(value.to_owned()),
     }
 }

@@ -16,6 +16,7 @@ use shared::admin::{
     RotateSecret, RotatedSecret, SigningKey, Status, Tenant, TenantList, UpdateClient,
     UpdateTenant,
 };
+use shared::admin::{CreateUser, UpdateUser, User, UserList};
 
 use crate::error::Error;
 use crate::token::Token;
@@ -235,6 +236,80 @@ impl Client {
             Some(request),
         )?
         .json()
+    }
+
+    pub fn create_user(&self, tenant: &str, request: &CreateUser) -> Result<User, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["tenants", tenant, "users"]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    /// One page of a tenant's users.
+    pub fn list_users(
+        &self,
+        tenant: &str,
+        limit: Option<u32>,
+        after: Option<&str>,
+    ) -> Result<UserList, Error> {
+        let url = page_url(self.endpoint(&["tenants", tenant, "users"]), limit, after);
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    /// Every user of a tenant after `after`.
+    pub fn list_all_users(&self, tenant: &str, after: Option<&str>) -> Result<UserList, Error> {
+        let items = self.all_pages(&["tenants", tenant, "users"], after, |cursor| {
+            let page = self.list_users(tenant, None, cursor)?;
+            Ok((page.items, page.next_after))
+        })?;
+        Ok(UserList {
+            items,
+            next_after: None,
+        })
+    }
+
+    /// `user` is an id or an email.
+    pub fn get_user(&self, tenant: &str, user: &str) -> Result<User, Error> {
+        self.call(
+            Method::GET,
+            self.endpoint(&["tenants", tenant, "users", user]),
+            None::<&()>,
+        )?
+        .json()
+    }
+
+    pub fn update_user(
+        &self,
+        tenant: &str,
+        user: &str,
+        request: &UpdateUser,
+    ) -> Result<User, Error> {
+        self.call(
+            Method::PATCH,
+            self.endpoint(&["tenants", tenant, "users", user]),
+            Some(request),
+        )?
+        .json()
+    }
+
+    pub fn disable_user(&self, tenant: &str, user: &str) -> Result<User, Error> {
+        self.call(
+            Method::POST,
+            self.endpoint(&["tenants", tenant, "users", user, "disable"]),
+            None::<&()>,
+        )?
+        .json()
+    }
+
+    pub fn delete_user(&self, tenant: &str, user: &str) -> Result<(), Error> {
+        self.call(
+            Method::DELETE,
+            self.endpoint(&["tenants", tenant, "users", user]),
+            None::<&()>,
+        )
+        .map(drop)
     }
 
     /// The items of every page after `after`, following `next_after` until it is absent.

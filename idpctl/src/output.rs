@@ -8,7 +8,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use shared::admin::{
     Client, ClientList, CreatedClient, KeyList, RotatedSecret, SigningKey, Status, Tenant,
-    TenantList,
+    TenantList, User, UserList,
 };
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -245,6 +245,44 @@ impl Tabular for KeyList {
     }
 }
 
+impl Tabular for User {
+    fn rows(&self) -> Rows {
+        Rows::fields(vec![
+            ("id", self.id.to_string()),
+            ("email", self.email.clone()),
+            ("email verified", yes_no(self.email_verified).to_owned()),
+            ("name", optional(self.name.as_deref())),
+            ("locale", optional(self.locale.as_deref())),
+            ("tenant", self.tenant.clone()),
+            ("disabled", yes_no(self.disabled).to_owned()),
+            ("created", timestamp(self.created_at)),
+            ("updated", timestamp(self.updated_at)),
+        ])
+    }
+}
+
+impl Tabular for UserList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec!["EMAIL", "NAME", "LOCALE", "VERIFIED", "DISABLED", "CREATED"],
+            rows: self
+                .items
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.email.clone(),
+                        optional(u.name.as_deref()),
+                        optional(u.locale.as_deref()),
+                        yes_no(u.email_verified).to_owned(),
+                        yes_no(u.disabled).to_owned(),
+                        timestamp(u.created_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Tabular for Status {
     fn rows(&self) -> Rows {
         Rows::fields(vec![
@@ -258,6 +296,11 @@ impl Tabular for Status {
 
 fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
+}
+
+/// An absent value is a dash, as for timestamps, rather than a blank cell.
+fn optional(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_owned()
 }
 
 /// An empty list says so rather than leaving a blank cell.
@@ -489,6 +532,51 @@ mod tests {
             client_secret: None,
         };
         assert!(!PLAIN.render(&public).unwrap().contains("client_secret"));
+    }
+
+    fn user(email: &str, name: Option<&str>, locale: Option<&str>) -> User {
+        User {
+            id: uuid::Uuid::nil(),
+            tenant: "acme".into(),
+            email: email.into(),
+            email_verified: true,
+            name: name.map(str::to_owned),
+            locale: locale.map(str::to_owned),
+            disabled: false,
+            created_at: datetime!(2026-11-28 10:00:00 UTC),
+            updated_at: datetime!(2026-11-28 10:00:00 UTC),
+        }
+    }
+
+    #[test]
+    fn user_list_plain_table() {
+        let mut bob = user("bob@example.com", None, None);
+        (bob.email_verified, bob.disabled) = (false, true);
+        let list = UserList {
+            items: vec![user("alice@example.com", Some("Alice"), Some("nb")), bob],
+            next_after: None,
+        };
+        let expected = "\
++-------------------+-------+--------+----------+----------+----------------------+
+| EMAIL             | NAME  | LOCALE | VERIFIED | DISABLED | CREATED              |
++=================================================================================+
+| alice@example.com | Alice | nb     | yes      | no       | 2026-11-28T10:00:00Z |
+|-------------------+-------+--------+----------+----------+----------------------|
+| bob@example.com   | -     | -      | no       | yes      | 2026-11-28T10:00:00Z |
++-------------------+-------+--------+----------+----------+----------------------+
+";
+        assert_eq!(PLAIN.render(&list).unwrap(), expected);
+        let text = PLAIN
+            .render(&user("alice@example.com", None, Some("en-US")))
+            .unwrap();
+        for expected in [
+            "| email          | alice@example.com ",
+            "| email verified | yes ",
+            "| name           | - ",
+            "| locale         | en-US ",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
     }
 
     #[test]

@@ -53,6 +53,15 @@ pub struct ConfigArgs {
     /// PEM private key for --tls-cert-file.
     #[arg(long, global = true, env = "IDPD_TLS_KEY_FILE", value_name = "FILE")]
     pub tls_key_file: Option<PathBuf>,
+    /// Failed client authentications per client and minute before the token endpoint answers
+    /// 429; each source address gets five times as many. 0 turns the limit off [default: 20].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_CLIENT_AUTH_FAILURE_LIMIT",
+        value_name = "N"
+    )]
+    pub client_auth_failure_limit: Option<String>,
     /// Let external OIDC providers live on loopback addresses (development and tests only).
     #[arg(
         long,
@@ -80,6 +89,7 @@ pub const ENV_VARS: &[&str] = &[
     "IDPD_TLS_CERT_FILE",
     "IDPD_TLS_KEY_FILE",
     "IDPD_ALLOW_LOOPBACK_UPSTREAMS",
+    "IDPD_CLIENT_AUTH_FAILURE_LIMIT",
 ];
 
 /// The YAML file, as written.
@@ -98,6 +108,7 @@ pub struct FileConfig {
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
     allow_loopback_upstreams: Option<bool>,
+    client_auth_failure_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,6 +139,8 @@ pub struct Config {
     pub log_level: String,
     pub tls: Option<TlsFiles>,
     pub allow_loopback_upstreams: bool,
+    /// Failed client authentications per client and minute (0: unlimited).
+    pub client_auth_failure_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -252,7 +265,17 @@ impl Config {
             })?,
             None => file.allow_loopback_upstreams.unwrap_or(false),
         };
+        let client_auth_failure_limit = match a.client_auth_failure_limit {
+            Some(v) => v.parse().map_err(|_| {
+                invalid(
+                    "client_auth_failure_limit",
+                    format!("{v:?} is not a whole number"),
+                )
+            })?,
+            None => file.client_auth_failure_limit.unwrap_or(20),
+        };
         Ok(Config {
+            client_auth_failure_limit,
             listen,
             admin_listen,
             public_url,
@@ -312,6 +335,10 @@ impl Config {
             "allow_loopback_upstreams",
             Value::Bool(self.allow_loopback_upstreams),
         );
+        m.insert(
+            "client_auth_failure_limit",
+            Value::Number(self.client_auth_failure_limit.into()),
+        );
         m
     }
 }
@@ -338,6 +365,7 @@ log_level: info                   # tracing filter, e.g. idpd=debug,info
 # tls_cert_file: /etc/idpd/tls/cert.pem         # serve the public listener over TLS
 # tls_key_file: /etc/idpd/tls/key.pem
 allow_loopback_upstreams: false   # development only: external providers on 127.0.0.1
+client_auth_failure_limit: 20     # failed client authentications per client and minute (x5 per address); 0: off
 ";
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -152,9 +152,12 @@ async fn serve_plain(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stopped(stop))
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stop))
+    .await?;
     Ok(())
 }
 
@@ -172,7 +175,7 @@ async fn serve_tls(
     });
     axum_server::from_tcp_rustls(listener, rustls)?
         .handle(handle)
-        .serve(app.into_make_service())
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await?;
     Ok(())
 }

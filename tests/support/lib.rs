@@ -481,9 +481,18 @@ pub struct Setup {
 }
 
 pub async fn setup(backend: Backend) -> Setup {
+    setup_with(backend, &[]).await
+}
+
+/// `setup` with extra idpd arguments.
+pub async fn setup_with(backend: Backend, args: &[&str]) -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let db = TestDb::new(backend, &data).await;
-    let idpd = Idpd::builder(&data, &db.url).start();
+    let mut builder = Idpd::builder(&data, &db.url);
+    for a in args {
+        builder = builder.arg(*a);
+    }
+    let idpd = builder.start();
     Setup { idpd, db, dir }
 }

@@ -4,6 +4,7 @@ mod client;
 mod key;
 mod status;
 mod tenant;
+mod user;
 
 use std::io::Write;
 
@@ -70,6 +71,7 @@ pub fn execute(
         Command::Tenant(command) => tenant::run(command, &mut ctx),
         Command::Client(command) => client::run(command, &mut ctx),
         Command::Key(command) => key::run(command, &mut ctx),
+        Command::User(command) => user::run(command, &mut ctx),
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();

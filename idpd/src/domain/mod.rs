@@ -5,8 +5,11 @@ pub mod admin_tokens;
 pub mod clients;
 pub mod error;
 pub mod keys;
+pub mod locales;
 pub mod oauth;
+pub mod rate_limit;
 pub mod slug;
 pub mod tenants;
+pub mod users;
 
 pub use error::{Error, FieldError, Result};

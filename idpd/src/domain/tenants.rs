@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
 use super::keys::{self, MIN_ROTATION_INTERVAL_SECONDS};
+use super::locales::canonical_tag;
 use super::slug;
 use crate::crypto::MasterKey;
 use crate::store::{Store, StoreError};
@@ -347,53 +348,18 @@ fn check_locales(locales: &[String], errors: &mut Vec<FieldError>) -> Vec<String
     let mut out: Vec<String> = Vec::with_capacity(locales.len());
     for (i, tag) in locales.iter().enumerate() {
         let field = format!("locales[{i}]");
-        let parsed = language_tags::LanguageTag::parse(tag)
-            .map_err(|e| e.to_string())
-            .and_then(|t| t.validate().map(|()| t).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(t) if is_language(&t) => {
-                let canonical = canonical_case(t.as_str());
+        match canonical_tag(tag) {
+            Ok(canonical) => {
                 if out.iter().any(|o| o.eq_ignore_ascii_case(&canonical)) {
                     errors.push(FieldError::new(field, format!("{tag:?} is listed twice")));
                 } else {
                     out.push(canonical);
                 }
             }
-            Ok(_) => errors.push(FieldError::new(
-                field,
-                format!("{tag:?} is a private-use or grandfathered tag, not a language"),
-            )),
-            Err(e) => errors.push(FieldError::new(
-                field,
-                format!("{tag:?} is not a valid BCP 47 language tag: {e}"),
-            )),
+            Err(e) => errors.push(FieldError::new(field, e)),
         }
     }
     out
-}
-
-/// A tag that names a language (not a private-use `x-…` or grandfathered `i-…` tag).
-fn is_language(t: &language_tags::LanguageTag) -> bool {
-    let p = t.primary_language();
-    p.len() >= 2 && p.chars().all(|c| c.is_ascii_alphabetic())
-}
-
-/// RFC 5646 §2.1.1 case conventions: language lower, script title, region upper.
-fn canonical_case(tag: &str) -> String {
-    tag.split('-')
-        .enumerate()
-        .map(|(i, part)| match part.len() {
-            _ if i == 0 => part.to_ascii_lowercase(),
-            2 if part.chars().all(|c| c.is_ascii_alphabetic()) => part.to_ascii_uppercase(),
-            4 if part.chars().all(|c| c.is_ascii_alphabetic()) => {
-                let mut s = part.to_ascii_lowercase();
-                s[..1].make_ascii_uppercase();
-                s
-            }
-            _ => part.to_ascii_lowercase(),
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 fn apply_session_patch(

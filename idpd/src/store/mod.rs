@@ -16,6 +16,7 @@ use crate::domain::admin_tokens::AdminToken;
 use crate::domain::clients::ClientRecord;
 use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::Tenant;
+use crate::domain::users::UserRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -119,6 +120,25 @@ pub trait ClientStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait UserStore: Send + Sync {
+    /// A taken `(tenant, email)` is `Conflict`.
+    async fn insert_user(&self, u: &UserRecord) -> Result<()>;
+    async fn find_user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<UserRecord>>;
+    /// `email` as stored: lower-cased.
+    async fn find_user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<UserRecord>>;
+    /// Ordered by email, those after `after` (an email).
+    async fn list_users(
+        &self,
+        tenant_id: Uuid,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>>;
+    /// Writes every mutable field; an email taken by another user is `Conflict`.
+    async fn update_user(&self, u: &UserRecord) -> Result<()>;
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
+}
+
+#[async_trait]
 pub trait RevocationStore: Send + Sync {
     /// Records a revoked access token until it would have expired anyway.
     async fn revoke_token(
@@ -130,6 +150,15 @@ pub trait RevocationStore: Send + Sync {
     async fn is_revoked(&self, jti: &str) -> Result<bool>;
     /// Deletes revocations of tokens that have expired; returns how many.
     async fn purge_revocations(&self, now: OffsetDateTime) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one hit on `key` in the window starting at `window_start` (Unix seconds; a new
+    /// window resets the count) and returns the count so far, atomically.
+    async fn hit(&self, key: &str, window_start: i64) -> Result<i64>;
+    /// Deletes counters of windows that started before `before`.
+    async fn purge_rate_limits(&self, before: i64) -> Result<u64>;
 }
 
 #[async_trait]
@@ -150,7 +179,14 @@ pub trait MetaStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    TenantStore + KeyStore + ClientStore + RevocationStore + AdminTokenStore + MetaStore
+    TenantStore
+    + KeyStore
+    + ClientStore
+    + UserStore
+    + RevocationStore
+    + RateLimitStore
+    + AdminTokenStore
+    + MetaStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

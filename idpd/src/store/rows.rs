@@ -12,6 +12,7 @@ use crate::domain::admin_tokens::AdminToken;
 use crate::domain::clients::ClientRecord;
 use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::Tenant;
+use crate::domain::users::UserRecord;
 
 pub(super) fn tenant<'r, R>(row: &'r R) -> Result<Tenant>
 where
@@ -132,6 +133,28 @@ where
         secret_digest: digest("secret_digest")?,
         previous_secret_digest: digest("previous_secret_digest")?,
         previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(super) fn user<'r, R>(row: &'r R) -> Result<UserRecord>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+        name: row.try_get("name")?,
+        locale: row.try_get("locale")?,
+        disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })

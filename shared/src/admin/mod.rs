@@ -4,8 +4,10 @@ pub mod clients;
 pub mod keys;
 pub mod status;
 pub mod tenants;
+pub mod users;
 
 pub use clients::*;
 pub use keys::*;
 pub use status::Status;
 pub use tenants::*;
+pub use users::*;

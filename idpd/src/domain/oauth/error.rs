@@ -14,6 +14,11 @@ pub enum ErrorCode {
     InvalidScope,
     ServerError,
     TemporarilyUnavailable,
+    /// Too many failures from this client or address: HTTP 429 with `Retry-After`, sent as
+    /// `temporarily_unavailable` (RFC 6749 has no code of its own for it).
+    RateLimited {
+        retry_after: i64,
+    },
 }
 
 impl fmt::Display for ErrorCode {
@@ -26,7 +31,9 @@ impl fmt::Display for ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::ServerError => "server_error",
-            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::TemporarilyUnavailable | ErrorCode::RateLimited { .. } => {
+                "temporarily_unavailable"
+            }
         })
     }
 }

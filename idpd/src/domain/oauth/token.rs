@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     pub ring: &'a KeyRing,
     pub tenant: &'a Tenant,
     pub issuer: &'a str,
+    /// Failed client authentications per client and minute (0: unlimited).
+    pub auth_failure_limit: u32,
 }
 
 /// How the client presented itself (RFC 6749 §2.3.1).
@@ -67,6 +69,40 @@ pub async fn authenticate(ctx: &Ctx<'_>, creds: &Credentials) -> Result<ClientRe
         return Err(OAuthError::invalid_client());
     }
     Ok(client)
+}
+
+/// Counts a failed client authentication against the client id and the source address
+/// (SEC-10). Only failures touch the counters, so successful requests pay nothing; past the
+/// limit the answer becomes 429 instead of 401.
+pub async fn record_auth_failure(
+    ctx: &Ctx<'_>,
+    creds: &Credentials,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Option<OAuthError>, OAuthError> {
+    use crate::domain::rate_limit;
+    let client_id = match creds {
+        Credentials::Secret { client_id, .. } | Credentials::IdOnly { client_id } => {
+            Some(client_id)
+        }
+        Credentials::None => None,
+    };
+    let mut keys = Vec::with_capacity(2);
+    let per_client = rate_limit::client_auth_failures(ctx.auth_failure_limit);
+    if let (Some(id), Some(limit)) = (client_id, per_client) {
+        keys.push((format!("client-auth:{}:{id}", ctx.tenant.id), limit));
+    }
+    if let (Some(ip), Some(limit)) = (peer, rate_limit::ip_auth_failures(ctx.auth_failure_limit)) {
+        keys.push((format!("client-auth-ip:{ip}"), limit));
+    }
+    for (key, limit) in keys {
+        if let Err(retry_after) = rate_limit::hit(ctx.store, &key, limit).await? {
+            return Ok(Some(OAuthError::new(
+                ErrorCode::RateLimited { retry_after },
+                "too many failed client authentications; retry later",
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The policy every grant applies (SEC-25): one function, so no grant path skips a check.

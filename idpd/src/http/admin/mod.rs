@@ -4,6 +4,7 @@ pub mod clients;
 pub mod keys;
 pub mod status;
 pub mod tenants;
+pub mod users;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -36,6 +37,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(keys::list))
         .routes(routes!(keys::rotate))
         .routes(routes!(keys::retire))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::disable))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -58,7 +62,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     tags(
         (name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"),
         (name = "clients", description = "OAuth clients of a tenant"),
-        (name = "keys", description = "Signing keys of a tenant and their rotation")
+        (name = "keys", description = "Signing keys of a tenant and their rotation"),
+        (name = "users", description = "Users of a tenant: email, name, locale, disabled")
     )
 )]
 pub struct ApiDoc;

@@ -30,6 +30,7 @@ impl IntoResponse for OAuthResponse {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         if let Some(internal) = &e.internal {
@@ -43,9 +44,16 @@ impl IntoResponse for OAuthResponse {
                 HeaderValue::from_static("Basic realm=\"idpd\", charset=\"UTF-8\""),
             );
         }
-        if e.code == ErrorCode::TemporarilyUnavailable {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match e.code {
+            ErrorCode::TemporarilyUnavailable => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ErrorCode::RateLimited { retry_after } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         res
     }

@@ -6,10 +6,11 @@ pub mod form;
 pub mod token;
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -39,6 +40,24 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
+/// The client's address as the TCP connection shows it (not X-Forwarded-For, which anyone
+/// can send); `None` when the server runs without connection info.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// The tenant named by the `{slug}` of the path, with its issuer; a 404 when unknown.
 pub struct TenantEndpoint {
     pub tenant: Arc<Tenant>,
@@ -52,6 +71,7 @@ impl TenantEndpoint {
             ring: &state.ring,
             tenant: &self.tenant,
             issuer: &self.issuer,
+            auth_failure_limit: state.config.client_auth_failure_limit,
         }
     }
 }

@@ -7,9 +7,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::TenantEndpoint;
 use super::error::{OAuthResponse, no_store};
 use super::form::{self, Form};
+use super::{Peer, TenantEndpoint};
 use crate::app::AppState;
 use crate::domain::clients::ClientRecord;
 use crate::domain::oauth::token::{self, Ctx};
@@ -18,6 +18,7 @@ use crate::domain::oauth::{ErrorCode, OAuthError};
 /// Parses the form and authenticates the client: the common first half of all three.
 async fn begin<'a>(
     ctx: &Ctx<'a>,
+    peer: Peer,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(Form, ClientRecord), OAuthResponse> {
@@ -34,21 +35,29 @@ async fn begin<'a>(
         // A malformed Basic header still gets the Basic challenge (RFC 6749 §5.2).
         basic: form::uses_basic(headers),
     })?;
-    let client = token::authenticate(ctx, &creds)
-        .await
-        .map_err(|error| OAuthResponse { error, basic })?;
-    Ok((form, client))
+    match token::authenticate(ctx, &creds).await {
+        Ok(client) => Ok((form, client)),
+        Err(error) if error.code == ErrorCode::InvalidClient => {
+            let limited = token::record_auth_failure(ctx, &creds, peer.0).await?;
+            Err(OAuthResponse {
+                error: limited.unwrap_or(error),
+                basic,
+            })
+        }
+        Err(error) => Err(OAuthResponse { error, basic }),
+    }
 }
 
 pub async fn token(
     State(state): State<AppState>,
     ep: TenantEndpoint,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let ctx = ep.ctx(&state);
     let result = async {
-        let (form, client) = begin(&ctx, &headers, body).await?;
+        let (form, client) = begin(&ctx, peer, &headers, body).await?;
         let grant = form.require("grant_type")?;
         let response = match grant {
             "client_credentials" => {
@@ -73,12 +82,13 @@ pub async fn token(
 pub async fn introspect(
     State(state): State<AppState>,
     ep: TenantEndpoint,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let ctx = ep.ctx(&state);
     let result = async {
-        let (form, client) = begin(&ctx, &headers, body).await?;
+        let (form, client) = begin(&ctx, peer, &headers, body).await?;
         // Introspection reveals token contents: only confidential clients (RFC 7662 §2.1).
         if client.public {
             return Err(OAuthResponse::from(OAuthError::invalid_client()));
@@ -96,12 +106,13 @@ pub async fn introspect(
 pub async fn revoke(
     State(state): State<AppState>,
     ep: TenantEndpoint,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let ctx = ep.ctx(&state);
     let result = async {
-        let (form, client) = begin(&ctx, &headers, body).await?;
+        let (form, client) = begin(&ctx, peer, &headers, body).await?;
         let t = form.require("token")?;
         token::revoke(&ctx, &client, t).await?;
         Ok::<_, OAuthResponse>(())

@@ -16,11 +16,17 @@ mod keys {
 mod meta {
     include!("../common/meta.rs");
 }
+mod rate_limits {
+    include!("../common/rate_limits.rs");
+}
 mod revocations {
     include!("../common/revocations.rs");
 }
 mod tenants {
     include!("../common/tenants.rs");
+}
+mod users {
+    include!("../common/users.rs");
 }
 
 use std::str::FromStr;
@@ -50,6 +56,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "oidc_core",
         include_str!("../../../../migrations/postgres/0002_oidc_core.sql"),
+    ),
+    (
+        3,
+        "users",
+        include_str!("../../../../migrations/postgres/0003_users.sql"),
+    ),
+    (
+        4,
+        "rate_limits",
+        include_str!("../../../../migrations/postgres/0004_rate_limits.sql"),
     ),
 ];
 

@@ -1,0 +1,34 @@
+// `idp_rate_limits` (shared by both backends: included by sqlite/ and postgres/).
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::Backend;
+use crate::store::{RateLimitStore, Result};
+
+#[async_trait]
+impl RateLimitStore for Backend {
+    async fn hit(&self, key: &str, window_start: i64) -> Result<i64> {
+        // One statement: concurrent hits never lose a count (no read-modify-write).
+        let row = sqlx::query(
+            "INSERT INTO idp_rate_limits (key, window_start, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               count = CASE WHEN idp_rate_limits.window_start = $2 THEN idp_rate_limits.count + 1 ELSE 1 END, \
+               window_start = $2 \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("count")?)
+    }
+
+    async fn purge_rate_limits(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM idp_rate_limits WHERE window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
