@@ -112,8 +112,10 @@ async fn discovery_document(backend: Backend) {
                 .as_str()
                 .and_then(|u| u.strip_prefix(&issuer))
                 .unwrap_or_else(|| panic!("{k} = {v} is not under the issuer"));
+            // A bare GET may be refused (400 at /authorize, 401 at /userinfo, 405 at /token),
+            // but the route must exist.
             let res = op.get(path).await;
-            assert!(res.status == 200 || res.status == 405, "{k}: {res:?}");
+            assert!(res.status != 404 && res.status < 500, "{k}: {res:?}");
         }
     }
 

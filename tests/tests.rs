@@ -4,6 +4,7 @@
 mod admin_errors;
 mod admin_tenants;
 mod lifecycle;
+mod login_flow;
 mod oidc_core;
 mod oidc_introspection;
 mod oidc_isolation;

@@ -18,10 +18,17 @@ pub struct AppState {
     pub ring: Arc<KeyRing>,
     /// Tenants by slug for the public endpoints.
     pub tenants: Arc<TenantCache>,
+    pub pages: Arc<crate::http::pages::Pages>,
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey) -> AppState {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        mailer: crate::mail::Mailer,
+    ) -> AppState {
         let host = url::Url::parse(&config.public_url)
             .ok()
             .and_then(|u| match u.host() {
@@ -40,6 +47,8 @@ impl AppState {
             master_key,
             tenant_rules: Arc::new(tenant_rules),
             tenants: Arc::new(TenantCache::new()),
+            pages: Arc::new(crate::http::pages::Pages::new()),
+            mailer,
         }
     }
 

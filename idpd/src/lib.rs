@@ -10,6 +10,8 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod i18n;
+pub mod mail;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -34,7 +34,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::info!(path = %path.display(), "wrote the first admin token; idpctl reads it from there");
     }
     tracing::info!(backend = store.backend(), "database ready");
-    Ok(AppState::new(config, store, master_key))
+    let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.data_dir)
+        .context("cannot set up outgoing mail")?;
+    if config.smtp_url.is_none() {
+        tracing::info!(outbox = %config.data_dir.join("outbox").display(), "no smtp_url: mail goes to the outbox");
+    }
+    Ok(AppState::new(config, store, master_key, mailer))
 }
 
 /// Data dir, database (migrated) and master key: what every subcommand that touches the

@@ -4,8 +4,10 @@
 pub mod admin_tokens;
 pub mod clients;
 pub mod error;
+pub mod grants;
 pub mod keys;
 pub mod locales;
+pub mod login;
 pub mod oauth;
 pub mod rate_limit;
 pub mod slug;

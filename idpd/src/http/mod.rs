@@ -5,7 +5,9 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod login;
 pub mod oidc;
+pub mod pages;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -26,6 +28,7 @@ pub fn public_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
         .merge(oidc::router())
+        .merge(login::router())
         .fallback(|| async { oidc::error::public_error(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             oidc::error::public_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")

@@ -1,6 +1,7 @@
 //! Storage: one trait per aggregate, a `Store` supertrait, and a hand-written sqlx
 //! implementation per backend (`sqlite/`, `postgres/`). SQL lives only below this module.
 
+mod login;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -11,6 +12,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use time::OffsetDateTime;
+
+pub use login::{GrantStore, LoginStore};
 
 use crate::domain::admin_tokens::AdminToken;
 use crate::domain::clients::ClientRecord;
@@ -179,7 +182,9 @@ pub trait MetaStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    TenantStore
+    LoginStore
+    + GrantStore
+    + TenantStore
     + KeyStore
     + ClientStore
     + UserStore

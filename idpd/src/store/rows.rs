@@ -182,3 +182,151 @@ pub(super) fn signup_policy(p: SignupPolicy) -> &'static str {
 pub(super) fn suffix_pattern(base: &str) -> String {
     format!("{base}-%")
 }
+
+/// Decodes a 32-byte digest column.
+fn digest32<'r, R>(row: &'r R, col: &'r str) -> Result<[u8; 32]>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    <[u8; 32]>::try_from(row.try_get::<Vec<u8>, _>(col)?)
+        .map_err(|_| StoreError::Corrupt(format!("{col} is not 32 bytes")))
+}
+
+pub(super) fn flow<'r, R>(row: &'r R) -> Result<crate::domain::login::LoginFlow>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Json<crate::domain::oauth::authorize::AuthorizationRequest>:
+        Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::domain::login::LoginFlow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        secret_digest: digest32(row, "secret_digest")?,
+        request: row.try_get::<Json<_>, _>("request")?.0,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub(super) fn otp<'r, R>(row: &'r R) -> Result<crate::domain::login::Otp>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let attempts = row.try_get("attempts")?;
+    Ok(crate::domain::login::Otp {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        flow_id: row.try_get("flow_id")?,
+        email: row.try_get("email")?,
+        code_digest: digest32(row, "code_digest")?,
+        link_digest: digest32(row, "link_digest")?,
+        attempts,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        consumed_at: row.try_get("consumed_at")?,
+    })
+}
+
+pub(super) fn session<'r, R>(row: &'r R) -> Result<crate::domain::login::Session>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+    Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::domain::login::Session {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        user_id: row.try_get("user_id")?,
+        token_digest: digest32(row, "token_digest")?,
+        provider: row.try_get("provider")?,
+        amr: row.try_get::<Json<Vec<String>>, _>("amr")?.0,
+        auth_time: row.try_get("auth_time")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub(super) fn family<'r, R>(row: &'r R) -> Result<crate::domain::grants::TokenFamily>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    Option<Uuid>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::domain::grants::TokenFamily {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        client_id: row.try_get("client_id")?,
+        user_id: row.try_get("user_id")?,
+        session_id: row.try_get("session_id")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub(super) fn code<'r, R>(row: &'r R) -> Result<crate::domain::grants::AuthCode>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+    Json<crate::domain::grants::CodeRequest>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::domain::grants::AuthCode {
+        digest: digest32(row, "digest")?,
+        tenant_id: row.try_get("tenant_id")?,
+        family_id: row.try_get("family_id")?,
+        request: row.try_get::<Json<_>, _>("request")?.0,
+        auth_time: row.try_get("auth_time")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        consumed_at: row.try_get("consumed_at")?,
+    })
+}
+
+pub(super) fn refresh<'r, R>(row: &'r R) -> Result<crate::domain::grants::RefreshToken>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::domain::grants::RefreshToken {
+        digest: digest32(row, "digest")?,
+        family_id: row.try_get("family_id")?,
+        scope: row.try_get("scope")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        consumed_at: row.try_get("consumed_at")?,
+    })
+}

@@ -2,6 +2,7 @@
 //! revocation. Plain functions over the store and the key ring; HTTP lives in `http/oidc`.
 
 pub mod authorize;
+pub mod code;
 pub mod error;
 pub mod scope;
 pub mod token;

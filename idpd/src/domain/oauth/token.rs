@@ -126,6 +126,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// RFC 9068 §2.2 claims of an access token.
@@ -143,6 +147,9 @@ pub struct AccessClaims {
     /// The client registration the token was issued to, so a client deleted and registered
     /// again under the same client_id does not revive the old one's tokens.
     pub idp_client: uuid::Uuid,
+    /// The grant family (user tokens only): revoking it makes the token inactive at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fid: Option<uuid::Uuid>,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -161,6 +168,8 @@ pub async fn client_credentials(
         token_type: "Bearer",
         expires_in,
         scope,
+        refresh_token: None,
+        id_token: None,
     })
 }
 
@@ -170,6 +179,17 @@ pub async fn issue_access_token(
     client: &ClientRecord,
     sub: &str,
     scope: Option<String>,
+) -> Result<(String, i64), OAuthError> {
+    issue_access_token_for(ctx, client, sub, scope, None).await
+}
+
+/// `issue_access_token` for a token of a grant family.
+pub async fn issue_access_token_for(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    sub: &str,
+    scope: Option<String>,
+    fid: Option<uuid::Uuid>,
 ) -> Result<(String, i64), OAuthError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
@@ -183,6 +203,7 @@ pub async fn issue_access_token(
         client_id: client.client_id.clone(),
         scope,
         idp_client: client.id,
+        fid,
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))
@@ -229,11 +250,26 @@ pub async fn verify_access_token(
     }
     let registration = claims.get("idp_client").and_then(Value::as_str);
     match ctx.store.find_client(ctx.tenant.id, client_id).await? {
-        Some(c) if !c.disabled && registration == Some(c.id.to_string().as_str()) => {
-            Ok(Some(claims))
-        }
-        _ => Ok(None),
+        Some(c) if !c.disabled && registration == Some(c.id.to_string().as_str()) => {}
+        _ => return Ok(None),
     }
+    // A user token: its family must be live and its user enabled (SEC-03/04/25).
+    if let Some(fid) = claims.get("fid").and_then(Value::as_str) {
+        let Ok(fid) = uuid::Uuid::parse_str(fid) else {
+            return Ok(None);
+        };
+        let family = ctx.store.find_family(fid).await?;
+        let Some(family) =
+            family.filter(|f| f.revoked_at.is_none() && f.tenant_id == ctx.tenant.id)
+        else {
+            return Ok(None);
+        };
+        match ctx.store.find_user(ctx.tenant.id, family.user_id).await? {
+            Some(u) if !u.disabled => {}
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(claims))
 }
 
 /// Signature, `typ`, `iss` and `exp` of a token this tenant signed.
@@ -241,6 +277,24 @@ async fn verify_signed(
     ctx: &Ctx<'_>,
     token: &str,
     typ: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    verify_signed_at(ctx, token, typ, true).await
+}
+
+/// An `id_token_hint` (OIDC Core §3.1.2.1): an ID token this tenant issued, expired or not.
+/// An access token is not an ID token and is refused (SEC-12).
+pub async fn verify_id_token_hint(
+    ctx: &Ctx<'_>,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    verify_signed_at(ctx, token, "JWT", false).await
+}
+
+async fn verify_signed_at(
+    ctx: &Ctx<'_>,
+    token: &str,
+    typ: &str,
+    check_exp: bool,
 ) -> Result<Option<Map<String, Value>>, OAuthError> {
     let Some(u) = jws::Unverified::parse(token) else {
         return Ok(None);
@@ -254,11 +308,11 @@ async fn verify_signed(
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let iss_ok = u.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer);
-    let live = u
-        .claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|e| e > now);
+    let live = !check_exp
+        || u.claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|e| e > now);
     Ok((iss_ok && live).then_some(u.claims))
 }
 

@@ -11,24 +11,36 @@ use crate::app::AppState;
 use crate::domain::keys::JWKS_MAX_AGE_SECONDS;
 
 pub async fn openid_configuration(ep: TenantEndpoint) -> Response {
-    let (tenant, issuer) = (&ep.tenant, &ep.issuer);
+    let issuer = &ep.issuer;
     let doc = json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/logout"),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "revocation_endpoint": format!("{issuer}/revoke"),
-        "grant_types_supported": ["client_credentials"],
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "prompt_values_supported": ["none", "login"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "userinfo_signing_alg_values_supported": [],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
-        "ui_locales_supported": tenant.locales,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr",
+            "email", "email_verified", "name", "locale"
+        ],
+        "ui_locales_supported": ["en", "nb"],
     });
     (
         [

@@ -65,6 +65,11 @@ pub struct TenantEndpoint {
 }
 
 impl TenantEndpoint {
+    /// `/t/{slug}`: the issuer's path, for redirects within this server.
+    pub fn issuer_path(&self) -> String {
+        format!("/t/{}", self.tenant.slug)
+    }
+
     pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
         Ctx {
             store: state.store.as_ref(),

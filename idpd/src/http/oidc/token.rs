@@ -12,6 +12,7 @@ use super::form::{self, Form};
 use super::{Peer, TenantEndpoint};
 use crate::app::AppState;
 use crate::domain::clients::ClientRecord;
+use crate::domain::oauth::code;
 use crate::domain::oauth::token::{self, Ctx};
 use crate::domain::oauth::{ErrorCode, OAuthError};
 
@@ -62,6 +63,21 @@ pub async fn token(
         let response = match grant {
             "client_credentials" => {
                 token::client_credentials(&ctx, &client, form.get("scope")).await?
+            }
+            "authorization_code" => {
+                let code = form.require("code")?;
+                code::exchange_code(
+                    &ctx,
+                    &client,
+                    code,
+                    form.get("redirect_uri"),
+                    form.get("code_verifier"),
+                )
+                .await?
+            }
+            "refresh_token" => {
+                let rt = form.require("refresh_token")?;
+                code::refresh(&ctx, &client, rt, form.get("scope")).await?
             }
             other => {
                 return Err(OAuthResponse::from(OAuthError::new(

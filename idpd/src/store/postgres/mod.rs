@@ -10,8 +10,14 @@ mod admin_tokens {
 mod clients {
     include!("../common/clients.rs");
 }
+mod grants {
+    include!("../common/grants.rs");
+}
 mod keys {
     include!("../common/keys.rs");
+}
+mod login {
+    include!("../common/login.rs");
 }
 mod meta {
     include!("../common/meta.rs");
@@ -66,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "rate_limits",
         include_str!("../../../../migrations/postgres/0004_rate_limits.sql"),
+    ),
+    (
+        5,
+        "login",
+        include_str!("../../../../migrations/postgres/0005_login.sql"),
     ),
 ];
 

@@ -1,0 +1,351 @@
+//! Native passwordless login: login flows, one-time codes and magic links, browser sessions.
+//!
+//! A *login flow* is created for each authorization request that needs a login; its secret
+//! lives in an HttpOnly cookie, so a code or link works only in the browser (and the flow)
+//! that asked for it (SEC-07). A one-time code is 6 digits, valid 10 minutes, checked at most
+//! 5 times (each try is counted in the database *before* the comparison, so concurrent
+//! guesses cannot overshoot), and only the newest code of an address is valid (SEC-16).
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::oauth::authorize::AuthorizationRequest;
+use crate::crypto;
+
+pub const FLOW_TTL: Duration = Duration::minutes(30);
+pub const OTP_TTL: Duration = Duration::minutes(10);
+pub const OTP_MAX_ATTEMPTS: i64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFlow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub secret_digest: [u8; 32],
+    pub request: AuthorizationRequest,
+    pub email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl LoginFlow {
+    /// A new flow and the secret for its cookie.
+    pub fn new(tenant_id: Uuid, request: AuthorizationRequest) -> (LoginFlow, String) {
+        let secret = crypto::random_id::<32>();
+        let now = super::tenants::now();
+        let flow = LoginFlow {
+            id: Uuid::new_v4(),
+            tenant_id,
+            secret_digest: crypto::sha256(secret.as_bytes()),
+            request,
+            email: None,
+            created_at: now,
+            expires_at: now + FLOW_TTL,
+        };
+        (flow, secret)
+    }
+
+    /// Whether `secret` (from the browser's cookie) belongs to this live flow.
+    pub fn owned_by(&self, secret: &str) -> bool {
+        crypto::ct_eq(&self.secret_digest, &crypto::sha256(secret.as_bytes()))
+            && self.expires_at > OffsetDateTime::now_utc()
+    }
+
+    /// The CSRF token of the flow's forms: derived from the cookie secret, so only a page
+    /// served to the flow's own browser can carry it.
+    pub fn csrf_token(secret: &str) -> String {
+        let mut input = b"idp csrf\0".to_vec();
+        input.extend_from_slice(secret.as_bytes());
+        crypto::hex(&crypto::sha256(&input)[..16])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otp {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub flow_id: Uuid,
+    pub email: String,
+    pub code_digest: [u8; 32],
+    pub link_digest: [u8; 32],
+    pub attempts: i64,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub consumed_at: Option<OffsetDateTime>,
+}
+
+/// A fresh one-time code and magic-link token for `email` in `flow`.
+pub fn new_otp(flow: &LoginFlow, email: &str) -> (Otp, String, String) {
+    let n = u32::from_be_bytes(crypto::random_bytes::<4>()) % 1_000_000;
+    let code = format!("{n:06}");
+    let link = crypto::random_id::<32>();
+    let now = super::tenants::now();
+    let otp = Otp {
+        id: Uuid::new_v4(),
+        tenant_id: flow.tenant_id,
+        flow_id: flow.id,
+        email: email.to_owned(),
+        code_digest: otp_digest(flow.id, &code),
+        link_digest: crypto::sha256(link.as_bytes()),
+        attempts: 0,
+        created_at: now,
+        expires_at: now + OTP_TTL,
+        consumed_at: None,
+    };
+    (otp, code, link)
+}
+
+/// The digest of a code binds it to its flow: the same six digits mean nothing elsewhere.
+pub fn otp_digest(flow_id: Uuid, code: &str) -> [u8; 32] {
+    let mut input = flow_id.as_bytes().to_vec();
+    input.extend_from_slice(code.trim().as_bytes());
+    crypto::sha256(&input)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub token_digest: [u8; 32],
+    pub provider: String,
+    pub amr: Vec<String>,
+    pub auth_time: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl Session {
+    /// A new session (a new id and cookie value at every login: no fixation, SEC-18).
+    pub fn new(
+        tenant: &super::tenants::Tenant,
+        user_id: Uuid,
+        provider: &str,
+        amr: &[&str],
+    ) -> (Session, String) {
+        let token = crypto::random_id::<32>();
+        let now = super::tenants::now();
+        let s = Session {
+            id: Uuid::new_v4(),
+            tenant_id: tenant.id,
+            user_id,
+            token_digest: crypto::sha256(token.as_bytes()),
+            provider: provider.to_owned(),
+            amr: amr.iter().map(|a| (*a).to_owned()).collect(),
+            auth_time: now,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + Duration::seconds(tenant.session.ttl_seconds),
+            revoked_at: None,
+        };
+        (s, token)
+    }
+
+    /// Live: not revoked, within its absolute lifetime and its idle timeout.
+    pub fn live(&self, idle_ttl_seconds: i64) -> bool {
+        let now = OffsetDateTime::now_utc();
+        self.revoked_at.is_none()
+            && self.expires_at > now
+            && self.last_seen_at + Duration::seconds(idle_ttl_seconds) > now
+    }
+}
+
+/// Code issuance per address (SEC-16): a handful per 10 minutes.
+pub const CODES_PER_ADDRESS: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 5,
+    window_seconds: 600,
+};
+/// Code issuance per source address.
+pub const CODES_PER_IP: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 30,
+    window_seconds: 600,
+};
+
+/// Why a login step did not succeed. The messages shown never tell whether an address has
+/// an account (SEC-17).
+#[derive(Debug)]
+pub enum LoginError {
+    RateLimited { retry_after: i64 },
+    InvalidEmail,
+    InvalidCode,
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for LoginError {
+    fn from(e: crate::store::StoreError) -> Self {
+        LoginError::Store(e)
+    }
+}
+
+/// A code to mail: who gets it, the code and the link token.
+pub struct CodeToSend {
+    pub email: String,
+    pub code: String,
+    pub link: String,
+}
+
+/// Handles "send me a code". Returns the code to mail when the address may sign in, `None`
+/// when it may not (unknown under `invite`, or disabled); the caller answers both the same.
+pub async fn request_code(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    flow: &LoginFlow,
+    email: &str,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Option<CodeToSend>, LoginError> {
+    use super::rate_limit;
+    let email = super::users::normalize_email(email).map_err(|_| LoginError::InvalidEmail)?;
+    let mut keys = vec![(
+        format!("otp-email:{}:{email}", tenant.id),
+        CODES_PER_ADDRESS,
+    )];
+    if let Some(ip) = peer {
+        keys.push((format!("otp-ip:{ip}"), CODES_PER_IP));
+    }
+    for (key, limit) in keys {
+        if let Err(retry_after) = rate_limit::hit(store, &key, limit).await? {
+            return Err(LoginError::RateLimited { retry_after });
+        }
+    }
+    store.set_flow_email(flow.id, &email).await?;
+    let user = store.find_user_by_email(tenant.id, &email).await?;
+    let allowed = match user {
+        Some(u) => !u.disabled,
+        None => tenant.signup_policy == shared::admin::SignupPolicy::Open,
+    };
+    if !allowed {
+        return Ok(None);
+    }
+    let (otp, code, link) = new_otp(flow, &email);
+    store.insert_otp(&otp, OffsetDateTime::now_utc()).await?;
+    Ok(Some(CodeToSend { email, code, link }))
+}
+
+/// Checks a typed code against the flow's live code; each try counts before the comparison.
+/// On success returns the (possibly new) user.
+pub async fn verify_code(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    flow: &LoginFlow,
+    code: &str,
+) -> Result<super::users::UserRecord, LoginError> {
+    let Some(otp) = store.try_otp(flow.id, OTP_MAX_ATTEMPTS).await? else {
+        return Err(LoginError::InvalidCode);
+    };
+    let now = OffsetDateTime::now_utc();
+    let matches = crypto::ct_eq(&otp.code_digest, &otp_digest(flow.id, code));
+    if !matches || otp.expires_at <= now {
+        if otp.attempts >= OTP_MAX_ATTEMPTS {
+            // The last try is spent: burn the code, even the right one fails from now on.
+            store.consume_otp(otp.id, now).await?;
+        }
+        return Err(LoginError::InvalidCode);
+    }
+    complete(store, tenant, otp, now).await
+}
+
+/// Checks a magic-link token: valid only in the flow that requested it.
+pub async fn verify_link(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    flow: &LoginFlow,
+    link: &str,
+) -> Result<super::users::UserRecord, LoginError> {
+    let digest = crypto::sha256(link.as_bytes());
+    let now = OffsetDateTime::now_utc();
+    match store.find_otp_by_link(&digest).await? {
+        Some(otp)
+            if otp.flow_id == flow.id && otp.consumed_at.is_none() && otp.expires_at > now =>
+        {
+            complete(store, tenant, otp, now).await
+        }
+        _ => Err(LoginError::InvalidCode),
+    }
+}
+
+async fn complete(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    otp: Otp,
+    now: OffsetDateTime,
+) -> Result<super::users::UserRecord, LoginError> {
+    if !store.consume_otp(otp.id, now).await? {
+        return Err(LoginError::InvalidCode);
+    }
+    match store.find_user_by_email(tenant.id, &otp.email).await? {
+        Some(u) if u.disabled => Err(LoginError::InvalidCode),
+        Some(mut u) => {
+            if !u.email_verified {
+                // Receiving the code proves the address.
+                u.email_verified = true;
+                u.updated_at = super::tenants::now();
+                store.update_user(&u).await?;
+            }
+            Ok(u)
+        }
+        None if tenant.signup_policy == shared::admin::SignupPolicy::Open => {
+            let at = super::tenants::now();
+            let u = super::users::UserRecord {
+                id: Uuid::now_v7(),
+                tenant_id: tenant.id,
+                email: otp.email.clone(),
+                email_verified: true,
+                name: None,
+                locale: None,
+                disabled: false,
+                created_at: at,
+                updated_at: at,
+            };
+            match store.insert_user(&u).await {
+                Ok(()) => Ok(u),
+                // A concurrent first login of the same address created it.
+                Err(crate::store::StoreError::Conflict { .. }) => store
+                    .find_user_by_email(tenant.id, &otp.email)
+                    .await?
+                    .ok_or(LoginError::InvalidCode),
+                Err(e) => Err(e.into()),
+            }
+        }
+        None => Err(LoginError::InvalidCode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "c".into(),
+            redirect_uri: "https://rp.test/cb".into(),
+            scope: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: "x".into(),
+            prompt_none: false,
+            prompt_login: false,
+            max_age: None,
+            login_hint: None,
+            ui_locales: vec![],
+        }
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_bound_to_their_flow() {
+        let (flow, secret) = LoginFlow::new(Uuid::nil(), req());
+        assert!(flow.owned_by(&secret) && !flow.owned_by("other"));
+        let (otp, code, link) = new_otp(&flow, "a@b.test");
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(otp.code_digest, otp_digest(flow.id, &code));
+        assert_ne!(
+            otp.code_digest,
+            otp_digest(Uuid::new_v4(), &code),
+            "bound to the flow"
+        );
+        assert!(link.len() >= 43);
+        assert_ne!(LoginFlow::csrf_token(&secret), LoginFlow::csrf_token("x"));
+    }
+}

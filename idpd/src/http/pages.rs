@@ -1,0 +1,195 @@
+//! Server-rendered pages (minijinja, auto-escaped), their security headers, and the cookies
+//! of the login flow and the session. Pages work without JavaScript and load nothing from
+//! other origins.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+
+use crate::domain::tenants::Tenant;
+use crate::i18n::Texts;
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+impl Pages {
+    pub fn new() -> Pages {
+        let mut env = Environment::new();
+        for (name, src) in [
+            ("base.html", include_str!("../../templates/base.html")),
+            ("login.html", include_str!("../../templates/login.html")),
+            ("message.html", include_str!("../../templates/message.html")),
+        ] {
+            env.add_template(name, src)
+                .expect("the built-in templates parse (checked by the tests)");
+        }
+        Pages { env }
+    }
+
+    /// Renders `template` as an HTML response with the page security headers.
+    pub fn render(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+        let html = self.env.get_template(template).and_then(|t| t.render(ctx));
+        match html {
+            Ok(body) => (status, html_headers(), body).into_response(),
+            Err(e) => {
+                tracing::error!(template, error = %e, "page rendering failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    html_headers(),
+                    "internal error",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// A page with a title and a message (errors, "signed out", logout confirmation).
+    pub fn message(
+        &self,
+        status: StatusCode,
+        t: &'static Texts,
+        title: &str,
+        message: &str,
+    ) -> Response {
+        self.render(
+            status,
+            "message.html",
+            minijinja::context! { t => ctx_texts(t), title, message, error => status.is_client_error() },
+        )
+    }
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The texts as a template value.
+pub fn ctx_texts(t: &'static Texts) -> minijinja::Value {
+    minijinja::context! {
+        lang => t.lang, sign_in_to => t.sign_in_to, email_label => t.email_label,
+        send_code => t.send_code, code_sent => t.code_sent, code_label => t.code_label,
+        verify => t.verify, sign_out => t.sign_out,
+    }
+}
+
+/// SEC-08/09: no framing, no scripts, no referrer, no caching.
+pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
+    [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ]
+}
+
+/// A cookie name usable on this deployment: the `__Host-`/`__Secure-` prefixes require
+/// `Secure`, which an http public URL cannot have, so they are dropped there.
+pub fn cookie_name(name: &str, https: bool) -> String {
+    if https {
+        return name.to_owned();
+    }
+    name.trim_start_matches("__Host-")
+        .trim_start_matches("__Secure-")
+        .to_owned()
+}
+
+/// The session cookie of a tenant (its name, domain, lifetime and SameSite), HttpOnly.
+pub fn session_cookie(tenant: &Tenant, https: bool, value: &str, max_age: i64) -> HeaderValue {
+    let s = &tenant.session;
+    let mut c = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite={}; Max-Age={max_age}",
+        cookie_name(&s.cookie_name, https),
+        match s.same_site {
+            shared::admin::SameSite::Strict => "Strict",
+            shared::admin::SameSite::Lax => "Lax",
+            shared::admin::SameSite::None => "None",
+        }
+    );
+    if let Some(d) = &s.cookie_domain {
+        c.push_str(&format!("; Domain={d}"));
+    }
+    if https {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c)
+        .unwrap_or_else(|_| HeaderValue::from_static("idp-invalid=; Max-Age=0"))
+}
+
+/// The cookie that binds a login flow to the browser that started it.
+pub fn flow_cookie_name(tenant: &Tenant, https: bool) -> String {
+    cookie_name(&format!("__Host-idp-flow-{}", tenant.id.simple()), https)
+}
+
+pub fn flow_cookie(tenant: &Tenant, https: bool, value: &str, max_age: i64) -> HeaderValue {
+    let mut c = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
+        flow_cookie_name(tenant, https)
+    );
+    if https {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c)
+        .unwrap_or_else(|_| HeaderValue::from_static("idp-invalid=; Max-Age=0"))
+}
+
+/// The value of cookie `name` in the request.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn templates_render_and_escape() {
+        let pages = Pages::new();
+        let res = pages.render(
+            StatusCode::OK,
+            "login.html",
+            minijinja::context! {
+                t => ctx_texts(&crate::i18n::NB), tenant => "<Acme>", step => "email",
+                flow => "f", csrf => "c", base => "/t/acme", email => "\"><script>",
+            },
+        );
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::X_FRAME_OPTIONS], "DENY");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            body.contains("&lt;Acme&gt;") && !body.contains("<script>"),
+            "{body}"
+        );
+        assert!(body.contains("Logg inn på") && body.contains("<label for=\"email\">"));
+    }
+
+    #[test]
+    fn cookie_prefixes_need_https() {
+        assert_eq!(cookie_name("__Host-idp-x", true), "__Host-idp-x");
+        assert_eq!(cookie_name("__Host-idp-x", false), "idp-x");
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; idp-x=abc; b=2"),
+        );
+        assert_eq!(read_cookie(&h, "idp-x").as_deref(), Some("abc"));
+        assert_eq!(read_cookie(&h, "idp"), None);
+    }
+}

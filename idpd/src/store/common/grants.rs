@@ -1,0 +1,140 @@
+// Token families, authorization codes and refresh tokens (shared by both backends: included
+// by sqlite/ and postgres/).
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Backend;
+use crate::domain::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
+use crate::store::{GrantStore, Result, rows};
+
+#[async_trait]
+impl GrantStore for Backend {
+    async fn insert_code(&self, family: &TokenFamily, code: &AuthCode) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, session_id, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(family.id)
+        .bind(family.tenant_id)
+        .bind(&family.client_id)
+        .bind(family.user_id)
+        .bind(family.session_id)
+        .bind(family.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO idp_auth_codes (digest, tenant_id, family_id, request, auth_time, created_at, \
+             expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(&code.digest[..])
+        .bind(code.tenant_id)
+        .bind(code.family_id)
+        .bind(Json(&code.request))
+        .bind(code.auth_time)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, digest: &[u8; 32], now: OffsetDateTime) -> Result<Redemption<AuthCode>> {
+        let row = sqlx::query(
+            "UPDATE idp_auth_codes SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL RETURNING *",
+        )
+        .bind(now)
+        .bind(&digest[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = row {
+            return Ok(Redemption::Fresh(rows::code(&r)?));
+        }
+        let row = sqlx::query("SELECT * FROM idp_auth_codes WHERE digest = $1")
+            .bind(&digest[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Redemption::Reused(rows::code(&r)?),
+            None => Redemption::Unknown,
+        })
+    }
+
+    async fn find_family(&self, id: Uuid) -> Result<Option<TokenFamily>> {
+        let row = sqlx::query("SELECT * FROM idp_token_families WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::family).transpose()
+    }
+
+    async fn revoke_family(&self, id: Uuid, now: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE idp_token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_refresh(&self, rt: &RefreshToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&rt.digest[..])
+        .bind(rt.family_id)
+        .bind(&rt.scope)
+        .bind(rt.created_at)
+        .bind(rt.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        digest: &[u8; 32],
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<Redemption<RefreshToken>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE idp_refresh_tokens SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL RETURNING *",
+        )
+        .bind(now)
+        .bind(&digest[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            drop(tx);
+            let row = sqlx::query("SELECT * FROM idp_refresh_tokens WHERE digest = $1")
+                .bind(&digest[..])
+                .fetch_optional(&self.pool)
+                .await?;
+            return Ok(match row {
+                Some(r) => Redemption::Reused(rows::refresh(&r)?),
+                None => Redemption::Unknown,
+            });
+        };
+        let old = rows::refresh(&row)?;
+        sqlx::query(
+            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&successor.digest[..])
+        .bind(old.family_id)
+        // The successor carries the family and the scope of the token it replaces.
+        .bind(&old.scope)
+        .bind(successor.created_at)
+        .bind(successor.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Redemption::Fresh(old))
+    }
+}

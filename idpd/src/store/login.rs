@@ -1,0 +1,62 @@
+//! Store traits of the login and grant aggregates (flows, one-time codes, sessions, codes,
+//! refresh tokens). Each method is one atomic unit.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Result;
+use crate::domain::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
+use crate::domain::login::{LoginFlow, Otp, Session};
+
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    async fn insert_flow(&self, f: &LoginFlow) -> Result<()>;
+    async fn find_flow(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<LoginFlow>>;
+    async fn set_flow_email(&self, id: Uuid, email: &str) -> Result<()>;
+    /// Inserts a one-time code and retires every older unused code of the same address in
+    /// the tenant, in one transaction: only the newest code is ever valid.
+    async fn insert_otp(&self, o: &Otp, now: OffsetDateTime) -> Result<()>;
+    /// Counts one try on the flow's live code and returns it, or `None` when there is no
+    /// live code or its tries are used up. The count is taken before the caller compares,
+    /// so concurrent guesses cannot exceed `max`.
+    async fn try_otp(&self, flow_id: Uuid, max: i64) -> Result<Option<Otp>>;
+    async fn find_otp_by_link(&self, link_digest: &[u8; 32]) -> Result<Option<Otp>>;
+    /// Marks the code used (or burned); true if this call did it.
+    async fn consume_otp(&self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
+
+    async fn insert_session(&self, s: &Session) -> Result<()>;
+    async fn find_session(
+        &self,
+        tenant_id: Uuid,
+        token_digest: &[u8; 32],
+    ) -> Result<Option<Session>>;
+    async fn find_session_by_id(&self, id: Uuid) -> Result<Option<Session>>;
+    async fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> Result<()>;
+    /// Revokes the session and every token family issued under it.
+    async fn revoke_session(&self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
+    async fn list_sessions(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Session>>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new family and its authorization code together.
+    async fn insert_code(&self, family: &TokenFamily, code: &AuthCode) -> Result<()>;
+    /// Consumes the code if unused (one conditional UPDATE: of concurrent callers exactly
+    /// one gets `Fresh`).
+    async fn redeem_code(
+        &self,
+        digest: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Redemption<AuthCode>>;
+    async fn find_family(&self, id: Uuid) -> Result<Option<TokenFamily>>;
+    async fn revoke_family(&self, id: Uuid, now: OffsetDateTime) -> Result<()>;
+    async fn insert_refresh(&self, rt: &RefreshToken) -> Result<()>;
+    /// Consumes `digest` and stores its successor in one transaction, or reports a replay.
+    async fn rotate_refresh(
+        &self,
+        digest: &[u8; 32],
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<Redemption<RefreshToken>>;
+}
