@@ -1,6 +1,71 @@
 //! Storage: one trait per aggregate, a `Store` supertrait, and a hand-written sqlx
 //! implementation per backend (`sqlite/`, `postgres/`). SQL lives only below this module.
 
+/// Compiles the shared SQL of each named aggregate (`store/common/<name>.rs`; paths are
+/// relative to the backend module that invokes this) into the
+/// calling backend module, which defines `Backend`, `Db` and `Args`. SQLite accepts `$N`
+/// parameters and `TRUE`, so the statements are the same on both backends.
+macro_rules! common_aggregates {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            include!(concat!("../common/", stringify!($name), ".rs"));
+        })*
+    };
+}
+
+/// The embedded migrations of a backend: the same versions and names in both folders.
+macro_rules! migrations {
+    ($backend:literal) => {
+        &[
+            (
+                1,
+                "init",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0001_init.sql"
+                )),
+            ),
+            (
+                2,
+                "oidc_core",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0002_oidc_core.sql"
+                )),
+            ),
+            (
+                3,
+                "users",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0003_users.sql"
+                )),
+            ),
+            (
+                4,
+                "rate_limits",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0004_rate_limits.sql"
+                )),
+            ),
+            (
+                5,
+                "login",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0005_login.sql"
+                )),
+            ),
+        ]
+    };
+}
+
 mod login;
 pub mod postgres;
 mod rows;

@@ -2,38 +2,18 @@
 //! Bounded pool-acquire and statement timeouts keep requests from piling up while the
 //! database is away; those failures surface as 503, not as hung connections.
 
-// The aggregates' SQL is the same on both backends (SQLite accepts `$N` parameters and
-// `TRUE`), so it is written once in `store/common/` and compiled here for this backend.
-mod admin_tokens {
-    include!("../common/admin_tokens.rs");
-}
-mod clients {
-    include!("../common/clients.rs");
-}
-mod grants {
-    include!("../common/grants.rs");
-}
-mod keys {
-    include!("../common/keys.rs");
-}
-mod login {
-    include!("../common/login.rs");
-}
-mod meta {
-    include!("../common/meta.rs");
-}
-mod rate_limits {
-    include!("../common/rate_limits.rs");
-}
-mod revocations {
-    include!("../common/revocations.rs");
-}
-mod tenants {
-    include!("../common/tenants.rs");
-}
-mod users {
-    include!("../common/users.rs");
-}
+common_aggregates!(
+    admin_tokens,
+    clients,
+    grants,
+    keys,
+    login,
+    meta,
+    rate_limits,
+    revocations,
+    tenants,
+    users
+);
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -52,33 +32,7 @@ type Backend = PgStore;
 type Db = Postgres;
 type Args = sqlx::postgres::PgArguments;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../../../../migrations/postgres/0001_init.sql"),
-    ),
-    (
-        2,
-        "oidc_core",
-        include_str!("../../../../migrations/postgres/0002_oidc_core.sql"),
-    ),
-    (
-        3,
-        "users",
-        include_str!("../../../../migrations/postgres/0003_users.sql"),
-    ),
-    (
-        4,
-        "rate_limits",
-        include_str!("../../../../migrations/postgres/0004_rate_limits.sql"),
-    ),
-    (
-        5,
-        "login",
-        include_str!("../../../../migrations/postgres/0005_login.sql"),
-    ),
-];
+const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {

@@ -3,38 +3,18 @@
 //! lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead
 //! of failing with SQLITE_BUSY.
 
-// The aggregates' SQL is the same on both backends (SQLite accepts `$N` parameters and
-// `TRUE`), so it is written once in `store/common/` and compiled here for this backend.
-mod admin_tokens {
-    include!("../common/admin_tokens.rs");
-}
-mod clients {
-    include!("../common/clients.rs");
-}
-mod grants {
-    include!("../common/grants.rs");
-}
-mod keys {
-    include!("../common/keys.rs");
-}
-mod login {
-    include!("../common/login.rs");
-}
-mod meta {
-    include!("../common/meta.rs");
-}
-mod rate_limits {
-    include!("../common/rate_limits.rs");
-}
-mod revocations {
-    include!("../common/revocations.rs");
-}
-mod tenants {
-    include!("../common/tenants.rs");
-}
-mod users {
-    include!("../common/users.rs");
-}
+common_aggregates!(
+    admin_tokens,
+    clients,
+    grants,
+    keys,
+    login,
+    meta,
+    rate_limits,
+    revocations,
+    tenants,
+    users
+);
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,33 +33,7 @@ type Backend = SqliteStore;
 type Db = Sqlite;
 type Args = sqlx::sqlite::SqliteArguments;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../../../../migrations/sqlite/0001_init.sql"),
-    ),
-    (
-        2,
-        "oidc_core",
-        include_str!("../../../../migrations/sqlite/0002_oidc_core.sql"),
-    ),
-    (
-        3,
-        "users",
-        include_str!("../../../../migrations/sqlite/0003_users.sql"),
-    ),
-    (
-        4,
-        "rate_limits",
-        include_str!("../../../../migrations/sqlite/0004_rate_limits.sql"),
-    ),
-    (
-        5,
-        "login",
-        include_str!("../../../../migrations/sqlite/0005_login.sql"),
-    ),
-];
+const MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
