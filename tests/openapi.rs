@@ -58,6 +58,8 @@ async fn openapi_matches_routes(backend: Backend) {
         "PATCH /api/v1/tenants/{tenant}/users/{user}",
         "DELETE /api/v1/tenants/{tenant}/users/{user}",
         "POST /api/v1/tenants/{tenant}/users/{user}/disable",
+        "GET /api/v1/tenants/{tenant}/sessions",
+        "DELETE /api/v1/sessions/{id}",
     ];
     mounted.sort();
     assert_eq!(documented, mounted);
@@ -68,7 +70,8 @@ async fn openapi_matches_routes(backend: Backend) {
             .replace("{tenant}", tenant["slug"].as_str().unwrap())
             .replace("{client_id}", "svc")
             .replace("{kid}", "no-such-kid")
-            .replace("{user}", "nobody@example.com");
+            .replace("{user}", "nobody@example.com")
+            .replace("{id}", "no-such-session");
         let url = format!("{}{}", s.idpd.admin_url(), path);
         let mut req = http
             .request(method.parse().unwrap(), url)

@@ -103,6 +103,9 @@ pub enum Command {
     /// Create, list, show, update, disable and delete a tenant's users
     #[command(subcommand)]
     User(UserCommand),
+    /// List and revoke a tenant's browser sessions
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]
@@ -361,6 +364,10 @@ pub struct ClientSettingsArgs {
     /// Lifetime of the access tokens it gets: 90s, 10m, 1h or seconds
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_seconds)]
     pub access_token_ttl: Option<i64>,
+
+    /// Signing algorithm of the ID tokens it gets [server default: RS256]
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub id_token_alg: Option<AlgArg>,
 }
 
 #[derive(Args)]
@@ -560,6 +567,40 @@ pub struct UserConfirmArgs {
     pub yes: bool,
 }
 
+#[derive(Subcommand)]
+pub enum SessionCommand {
+    /// List a tenant's live sessions, oldest first
+    List(SessionListArgs),
+    /// Revoke a session and the tokens issued under it, effective at once
+    #[command(
+        long_about = "Revoke a session and the tokens issued under it, effective at once: the \
+browser has to sign in again, and the session's refresh tokens stop working."
+    )]
+    Revoke(SessionRevokeArgs),
+}
+
+#[derive(Args)]
+pub struct SessionListArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Only the sessions of this user (id or email)
+    #[arg(long, value_name = "USER", value_parser = parse_user_ref, allow_hyphen_values = true)]
+    pub user: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SessionRevokeArgs {
+    /// Id of the session (see `idpctl session list`)
+    #[arg(value_parser = parse_session_id, allow_hyphen_values = true)]
+    pub id: String,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 /// [`Alg`] for clap, spelt as in JOSE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AlgArg {
@@ -725,6 +766,15 @@ fn parse_user_ref(value: &str) -> Result<String, String> {
     match value {
         "" => Err("the user id or email is empty".into()),
         "." | ".." => Err(format!("{value:?} is not a user id or email")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// And so does a session id.
+fn parse_session_id(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("the session id is empty".into()),
+        "." | ".." => Err(format!("{value:?} is not a session id")),
         _ => Ok(value.to_owned()),
     }
 }

@@ -16,7 +16,7 @@ use shared::admin::{
     RotateSecret, RotatedSecret, SigningKey, Status, Tenant, TenantList, UpdateClient,
     UpdateTenant,
 };
-use shared::admin::{CreateUser, UpdateUser, User, UserList};
+use shared::admin::{CreateUser, SessionList, UpdateUser, User, UserList};
 
 use crate::error::Error;
 use crate::token::Token;
@@ -307,6 +307,24 @@ impl Client {
         self.call(
             Method::DELETE,
             self.endpoint(&["tenants", tenant, "users", user]),
+            None::<&()>,
+        )
+        .map(drop)
+    }
+
+    /// A tenant's live sessions; only those of `user` (id or email) when given.
+    pub fn list_sessions(&self, tenant: &str, user: Option<&str>) -> Result<SessionList, Error> {
+        let mut url = self.endpoint(&["tenants", tenant, "sessions"]);
+        if let Some(user) = user {
+            url.query_pairs_mut().append_pair("user", user);
+        }
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    pub fn revoke_session(&self, id: &str) -> Result<(), Error> {
+        self.call(
+            Method::DELETE,
+            self.endpoint(&["sessions", id]),
             None::<&()>,
         )
         .map(drop)

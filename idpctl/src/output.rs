@@ -7,8 +7,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use shared::admin::{
-    Client, ClientList, CreatedClient, KeyList, RotatedSecret, SigningKey, Status, Tenant,
-    TenantList, User, UserList,
+    Client, ClientList, CreatedClient, KeyList, RotatedSecret, SessionList, SigningKey, Status,
+    Tenant, TenantList, User, UserList,
 };
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -135,6 +135,7 @@ fn client_fields(client: &Client) -> Vec<(&'static str, String)> {
             "access token ttl",
             format_seconds(client.access_token_ttl_seconds),
         ),
+        ("id token alg", client.id_token_alg.as_str().to_owned()),
         ("disabled", yes_no(client.disabled).to_owned()),
         (
             "previous secret until",
@@ -276,6 +277,37 @@ impl Tabular for UserList {
                         yes_no(u.email_verified).to_owned(),
                         yes_no(u.disabled).to_owned(),
                         timestamp(u.created_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Tabular for SessionList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec![
+                "ID",
+                "USER",
+                "PROVIDER",
+                "AUTH TIME",
+                "LAST SEEN",
+                "EXPIRES",
+            ],
+            rows: self
+                .items
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.user_email
+                            .clone()
+                            .unwrap_or_else(|| s.user_id.to_string()),
+                        s.provider.clone(),
+                        timestamp(s.auth_time),
+                        timestamp(s.last_seen_at),
+                        timestamp(s.expires_at),
                     ]
                 })
                 .collect(),
@@ -480,6 +512,7 @@ mod tests {
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             scopes: vec!["openid".into(), "email".into()],
             access_token_ttl_seconds: 600,
+            id_token_alg: shared::admin::Alg::RS256,
             disabled: false,
             previous_secret_expires_at: None,
             created_at: datetime!(2026-11-28 10:00:00 UTC),

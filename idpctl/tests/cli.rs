@@ -356,6 +356,7 @@ fn client_json(client_id: &str) -> serde_json::Value {
         "grant_types": ["authorization_code", "refresh_token"],
         "scopes": ["openid"],
         "access_token_ttl_seconds": 600,
+        "id_token_alg": "RS256",
         "disabled": false,
         "created_at": "2026-11-28T10:00:00Z",
         "updated_at": "2026-11-28T10:00:00Z"

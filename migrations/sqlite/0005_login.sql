@@ -75,3 +75,7 @@ CREATE TABLE idp_refresh_tokens (
     consumed_at  TEXT
 );
 CREATE INDEX idp_refresh_tokens_family ON idp_refresh_tokens (family_id);
+
+-- The ID-token algorithm of each client (RS256 unless the client registered another).
+ALTER TABLE idp_clients ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT 'RS256'
+    CHECK (id_token_alg IN ('RS256', 'ES256', 'EdDSA'));

@@ -78,6 +78,7 @@ fn create_request(args: ClientCreateArgs, name: String) -> CreateClient {
         grants,
         scopes,
         access_token_ttl,
+        id_token_alg,
     } = args.settings;
     CreateClient {
         name,
@@ -88,6 +89,7 @@ fn create_request(args: ClientCreateArgs, name: String) -> CreateClient {
         grant_types: grants,
         scopes: flatten(scopes),
         access_token_ttl_seconds: access_token_ttl,
+        id_token_alg: id_token_alg.map(Into::into),
     }
 }
 
@@ -112,7 +114,7 @@ fn update(args: ClientUpdateArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
         return Err(Error::Usage(
             "nothing to change: pass at least one of --name, --redirect-uri, \
              --no-redirect-uris, --post-logout-redirect-uri, --no-post-logout-redirect-uris, \
-             --grant, --scope, --access-token-ttl, --disable, --enable"
+             --grant, --scope, --access-token-ttl, --id-token-alg, --disable, --enable"
                 .into(),
         ));
     }
@@ -128,6 +130,7 @@ fn update_request(args: ClientUpdateArgs) -> UpdateClient {
         grants,
         scopes,
         access_token_ttl,
+        id_token_alg,
     } = args.settings;
     UpdateClient {
         name: args.name,
@@ -139,6 +142,7 @@ fn update_request(args: ClientUpdateArgs) -> UpdateClient {
         grant_types: replacement(grants, false),
         scopes: replacement(flatten(scopes), false),
         access_token_ttl_seconds: access_token_ttl,
+        id_token_alg: id_token_alg.map(Into::into),
         disabled: match (args.disable, args.enable) {
             (true, _) => Some(true),
             (false, true) => Some(false),

@@ -2,6 +2,7 @@
 
 mod client;
 mod key;
+mod session;
 mod status;
 mod tenant;
 mod user;
@@ -72,6 +73,7 @@ pub fn execute(
         Command::Client(command) => client::run(command, &mut ctx),
         Command::Key(command) => key::run(command, &mut ctx),
         Command::User(command) => user::run(command, &mut ctx),
+        Command::Session(command) => session::run(command, &mut ctx),
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();

@@ -38,6 +38,7 @@ pub struct ClientRecord {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub access_token_ttl_seconds: i64,
+    pub id_token_alg: shared::admin::Alg,
     pub disabled: bool,
     pub secret_digest: Option<[u8; 32]>,
     pub previous_secret_digest: Option<[u8; 32]>,
@@ -147,6 +148,7 @@ pub async fn create(
         grant_types,
         scopes,
         access_token_ttl_seconds: ttl,
+        id_token_alg: req.id_token_alg.unwrap_or(shared::admin::Alg::RS256),
         disabled: false,
         secret_digest: digest,
         previous_secret_digest: None,
@@ -211,6 +213,9 @@ pub async fn update(
     }
     if let Some(t) = req.access_token_ttl_seconds {
         c.access_token_ttl_seconds = t;
+    }
+    if let Some(a) = req.id_token_alg {
+        c.id_token_alg = a;
     }
     if let Some(d) = req.disabled {
         c.disabled = d;
@@ -514,6 +519,7 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             access_token_ttl_seconds: 600,
+            id_token_alg: shared::admin::Alg::RS256,
             disabled: false,
             secret_digest: Some(d2),
             previous_secret_digest: Some(d1),

@@ -10,6 +10,7 @@ pub mod locales;
 pub mod login;
 pub mod oauth;
 pub mod rate_limit;
+pub mod sessions;
 pub mod slug;
 pub mod tenants;
 pub mod users;

@@ -221,17 +221,7 @@ pub async fn update(
     }
     if let Some(alg) = req.access_token_alg {
         tenant.access_token_alg = alg;
-        // A tenant switching to an algorithm it has no key for gets one, active at once:
-        // no token was ever signed with it, and verifiers refetch the JWKS on a new kid.
-        let existing = store.list_keys(tenant.id).await?;
-        let has_key = keys::lifecycle(&existing, OffsetDateTime::now_utc())
-            .iter()
-            .any(|v| v.record.alg == alg && v.state == shared::admin::KeyState::Active);
-        if !has_key {
-            store
-                .insert_key(&keys::new_key(master, tenant.id, alg, now())?)
-                .await?;
-        }
+        keys::ensure_active(store, master, tenant.id, alg).await?;
     }
     tenant.updated_at = now();
     Ok(store.update_tenant(&tenant).await?)

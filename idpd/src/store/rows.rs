@@ -129,6 +129,7 @@ where
         grant_types: list("grant_types")?,
         scopes: list("scopes")?,
         access_token_ttl_seconds: row.try_get("access_token_ttl_seconds")?,
+        id_token_alg: parse_alg(&row.try_get::<String, _>("id_token_alg")?)?,
         disabled: row.try_get("disabled")?,
         secret_digest: digest("secret_digest")?,
         previous_secret_digest: digest("previous_secret_digest")?,

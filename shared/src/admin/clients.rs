@@ -54,6 +54,8 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// Access-token lifetime in seconds.
     pub access_token_ttl_seconds: i64,
+    /// Algorithm of the ID tokens this client receives (RS256 unless set).
+    pub id_token_alg: Alg,
     pub disabled: bool,
     /// Until when the previous secret is still accepted after a rotation.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -96,6 +98,8 @@ pub struct CreateClient {
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_alg: Option<Alg>,
 }
 
 /// `PATCH /api/v1/tenants/{tenant}/clients/{client_id}`: present fields replace.
@@ -116,6 +120,8 @@ pub struct UpdateClient {
     pub access_token_ttl_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_alg: Option<Alg>,
 }
 
 impl UpdateClient {

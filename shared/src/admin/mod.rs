@@ -2,12 +2,14 @@
 
 pub mod clients;
 pub mod keys;
+pub mod sessions;
 pub mod status;
 pub mod tenants;
 pub mod users;
 
 pub use clients::*;
 pub use keys::*;
+pub use sessions::*;
 pub use status::Status;
 pub use tenants::*;
 pub use users::*;

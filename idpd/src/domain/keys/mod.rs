@@ -108,6 +108,27 @@ pub async fn generate_off_thread<T: Send + 'static>(
         .map_err(|e| Error::Internal(anyhow::anyhow!("key generation task failed: {e}")))?
 }
 
+/// Makes sure the tenant has an active key of `alg`. A tenant (or client) switching to an
+/// algorithm it has no key for gets one, active at once: no token was ever signed with that
+/// algorithm, and verifiers refetch the JWKS on an unknown kid.
+pub async fn ensure_active(
+    store: &dyn Store,
+    master: &Arc<MasterKey>,
+    tenant_id: Uuid,
+    alg: Alg,
+) -> Result<()> {
+    let existing = store.list_keys(tenant_id).await?;
+    let has_key = lifecycle(&existing, OffsetDateTime::now_utc())
+        .iter()
+        .any(|v| v.record.alg == alg && v.state == KeyState::Active);
+    if !has_key {
+        let m = master.clone();
+        let key = generate_off_thread(move || new_key(&m, tenant_id, alg, now())).await?;
+        store.insert_key(&key).await?;
+    }
+    Ok(())
+}
+
 /// Derives the state of every key of one tenant at `at`.
 pub fn lifecycle(keys: &[KeyRecord], at: OffsetDateTime) -> Vec<KeyView> {
     keys.iter()

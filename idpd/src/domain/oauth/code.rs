@@ -4,7 +4,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use shared::admin::Alg;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -274,7 +273,8 @@ struct IdClaims<'a> {
     locale: Option<&'a str>,
 }
 
-/// The ID token (OIDC Core §2), RS256 (OIDC's default algorithm).
+/// The ID token (OIDC Core §2), signed with the client's ID-token algorithm (RS256, OIDC's
+/// default, unless the client registered another).
 #[allow(clippy::too_many_arguments)]
 async fn id_token(
     ctx: &Ctx<'_>,
@@ -315,7 +315,7 @@ async fn id_token(
             None
         },
     };
-    super::token::sign(ctx, Alg::RS256, "JWT", &claims).await
+    super::token::sign(ctx, client.id_token_alg, "JWT", &claims).await
 }
 
 /// Userinfo claims (OIDC Core §5.3) by scope.

@@ -10,6 +10,7 @@ use shared::admin::{
 
 use crate::app::AppState;
 use crate::domain::clients::{self, ClientRecord};
+use crate::domain::keys;
 use crate::domain::tenants;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
@@ -26,6 +27,7 @@ fn to_api(tenant: &str, c: ClientRecord) -> Client {
         grant_types: c.grant_types,
         scopes: c.scopes,
         access_token_ttl_seconds: c.access_token_ttl_seconds,
+        id_token_alg: c.id_token_alg,
         disabled: c.disabled,
         previous_secret_expires_at: c.previous_secret_expires_at,
         created_at: c.created_at,
@@ -53,7 +55,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedClient>), ApiError> {
     let store = state.store.as_ref();
     let t = tenants::get(store, &tenant).await?;
+    let alg = req.id_token_alg;
     let (c, secret) = clients::create(store, &t, req).await?;
+    if let Some(alg) = alg {
+        keys::ensure_active(store, &state.master_key, t.id, alg).await?;
+        state.ring.invalidate(t.id);
+    }
     tracing::info!(tenant = %t.slug, client_id = %c.client_id, "client created");
     Ok((
         StatusCode::CREATED,
@@ -111,7 +118,12 @@ pub async fn update(
 ) -> Result<Json<Client>, ApiError> {
     let store = state.store.as_ref();
     let t = tenants::get(store, &tenant).await?;
+    let alg = req.id_token_alg;
     let c = clients::update(store, &t, &client_id, req).await?;
+    if let Some(alg) = alg {
+        keys::ensure_active(store, &state.master_key, t.id, alg).await?;
+        state.ring.invalidate(t.id);
+    }
     tracing::info!(tenant = %t.slug, client_id = %c.client_id, "client updated");
     Ok(Json(to_api(&t.slug, c)))
 }

@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod keys;
+pub mod sessions;
 pub mod status;
 pub mod tenants;
 pub mod users;
@@ -40,6 +41,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::disable))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -56,14 +59,15 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "idpd admin API", description = "Administration of idpd tenants, clients and keys. Every route but this document needs `Authorization: Bearer <admin token>`."),
+    info(title = "idpd admin API", description = "Administration of idpd tenants, clients, keys, users and sessions. Every route but this document needs `Authorization: Bearer <admin token>`."),
     components(schemas(shared::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "tenants", description = "Tenants (companies): issuer, locales, session cookie, signup policy"),
         (name = "clients", description = "OAuth clients of a tenant"),
         (name = "keys", description = "Signing keys of a tenant and their rotation"),
-        (name = "users", description = "Users of a tenant: email, name, locale, disabled")
+        (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
+        (name = "sessions", description = "Browser sessions of a tenant: list and revoke")
     )
 )]
 pub struct ApiDoc;

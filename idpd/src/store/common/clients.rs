@@ -14,8 +14,9 @@ impl ClientStore for Backend {
         sqlx::query(
             "INSERT INTO idp_clients (id, tenant_id, client_id, name, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, access_token_ttl_seconds, disabled, \
-             secret_digest, previous_secret_digest, previous_secret_expires_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             secret_digest, previous_secret_digest, previous_secret_expires_at, created_at, updated_at, \
+             id_token_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(c.id)
         .bind(c.tenant_id)
@@ -33,6 +34,7 @@ impl ClientStore for Backend {
         .bind(c.previous_secret_expires_at)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(c.id_token_alg.as_str())
         .execute(&self.pool)
         .await
         .map_err(conflict)?;
@@ -71,7 +73,7 @@ impl ClientStore for Backend {
             "UPDATE idp_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
              grant_types = $4, scopes = $5, access_token_ttl_seconds = $6, disabled = $7, \
              secret_digest = $8, previous_secret_digest = $9, previous_secret_expires_at = $10, \
-             updated_at = $11 WHERE tenant_id = $12 AND client_id = $13",
+             updated_at = $11, id_token_alg = $14 WHERE tenant_id = $12 AND client_id = $13",
         )
         .bind(&c.name)
         .bind(Json(&c.redirect_uris))
@@ -86,6 +88,7 @@ impl ClientStore for Backend {
         .bind(c.updated_at)
         .bind(c.tenant_id)
         .bind(&c.client_id)
+        .bind(c.id_token_alg.as_str())
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
