@@ -280,6 +280,7 @@ mod tests {
             grant_types: vec!["authorization_code".into()],
             scopes: vec!["openid".into(), "email".into()],
             access_token_ttl_seconds: 600,
+            id_token_alg: shared::admin::Alg::RS256,
             disabled: false,
             secret_digest: None,
             previous_secret_digest: None,
