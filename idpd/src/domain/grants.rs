@@ -49,6 +49,9 @@ pub struct AuthCode {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub consumed_at: Option<OffsetDateTime>,
+    /// When the code's family was revoked, as read by the redeeming statement itself: a
+    /// replay that revokes the family a moment later must not fail the one true redemption.
+    pub family_revoked_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +92,7 @@ pub fn new_code(
         created_at: now,
         expires_at: now + CODE_TTL,
         consumed_at: None,
+        family_revoked_at: None,
     };
     (value, code)
 }

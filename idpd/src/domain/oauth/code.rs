@@ -86,7 +86,16 @@ pub async fn exchange_code(
         Some(v) if verify_pkce(v, &r.code_challenge) => {}
         _ => return Err(OAuthError::invalid_grant("PKCE verification failed")),
     }
-    let family = live_family(ctx, code.family_id).await?;
+    // Liveness as the redeeming statement saw it: a concurrent replay revokes the family
+    // right after (and with it these tokens), but must not fail this one redemption.
+    if code.family_revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the grant was revoked"));
+    }
+    let family = ctx
+        .store
+        .find_family(code.family_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked"))?;
     let user = live_user(ctx, family.user_id).await?;
     let scope = r.scope.join(" ");
     let refresh = if r.scope.iter().any(|s| s == "offline_access")
@@ -181,13 +190,6 @@ pub async fn refresh(
         Some(successor_value),
     )
     .await
-}
-
-async fn live_family(ctx: &Ctx<'_>, id: Uuid) -> Result<TokenFamily, OAuthError> {
-    match ctx.store.find_family(id).await? {
-        Some(f) if f.revoked_at.is_none() => Ok(f),
-        _ => Err(OAuthError::invalid_grant("the grant was revoked")),
-    }
 }
 
 /// SEC-25: a disabled or deleted user gets nothing, on every grant.

@@ -45,7 +45,9 @@ impl GrantStore for Backend {
 
     async fn redeem_code(&self, digest: &[u8; 32], now: OffsetDateTime) -> Result<Redemption<AuthCode>> {
         let row = sqlx::query(
-            "UPDATE idp_auth_codes SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL RETURNING *",
+            "UPDATE idp_auth_codes SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL \
+             RETURNING *, (SELECT f.revoked_at FROM idp_token_families f \
+                           WHERE f.id = idp_auth_codes.family_id) AS family_revoked_at",
         )
         .bind(now)
         .bind(&digest[..])
@@ -54,7 +56,10 @@ impl GrantStore for Backend {
         if let Some(r) = row {
             return Ok(Redemption::Fresh(rows::code(&r)?));
         }
-        let row = sqlx::query("SELECT * FROM idp_auth_codes WHERE digest = $1")
+        let row = sqlx::query(
+            "SELECT c.*, f.revoked_at AS family_revoked_at FROM idp_auth_codes c \
+             JOIN idp_token_families f ON f.id = c.family_id WHERE c.digest = $1",
+        )
             .bind(&digest[..])
             .fetch_optional(&self.pool)
             .await?;
