@@ -4,8 +4,12 @@
 mod admin_errors;
 mod admin_tenants;
 mod lifecycle;
+mod login_browser;
 mod login_flow;
+mod login_helpers;
 mod login_id_token_alg;
+mod login_mail;
+mod login_security;
 mod oidc_core;
 mod oidc_introspection;
 mod oidc_isolation;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Optional tools of the end-to-end tests, installed when missing: Python's aiosmtpd (a loopback
+# SMTP server for tests/login_mail.rs) and Debian's chromium (headless check of the login page,
+# tests/login_browser.rs). Failure is tolerated: those tests print "skipped: ..." without them.
+set -uo pipefail
+
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "installing aiosmtpd (PyPI)"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet aiosmtpd || echo "warning: aiosmtpd could not be installed; the SMTP test will be skipped"
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (Debian package)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "warning: chromium could not be installed; the browser test will be skipped"
+fi
+exit 0
