@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use idp_tests::{Backend, both_backends, setup};
 
-use crate::login_helpers::{authorize_url, pkce, tenant_with_web_client};
+use idp_tests::browser::{authorize_url, pkce, tenant_with_web_client};
 
 both_backends!(login_page_renders_in_headless_chromium);
 

@@ -37,7 +37,7 @@ async fn full_login_flow(backend: Backend) {
 
     let mut b = Browser::new(idpd);
     let (verifier, challenge) = pkce();
-    let q = login(&mut b, idpd, &client_id, &challenge, "alice@example.com", 0).await;
+    let q = login(&mut b, idpd, &client_id, &challenge, "alice@example.com").await;
     assert_eq!(q["state"], "st-1");
     assert_eq!(q["iss"], issuer, "RFC 9207 iss");
     let code = q["code"].clone();
@@ -293,7 +293,7 @@ async fn otp_brute_force_burns_the_code(backend: Backend) {
         ],
     )
     .await;
-    let (code, _) = mailed_code(idpd, "bob@example.com", 0).await;
+    let code = mailed_code(idpd, "bob@example.com", 0).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
         let p = b

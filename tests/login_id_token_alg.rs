@@ -16,7 +16,7 @@ async fn clients_choose_their_id_token_algorithm(backend: Backend) {
         ("EdDSA", jsonwebtoken::Algorithm::EdDSA, "OKP"),
         ("ES256", jsonwebtoken::Algorithm::ES256, "EC"),
     ];
-    for (mails, (alg, jwt_alg, kty)) in cases.into_iter().enumerate() {
+    for (alg, jwt_alg, kty) in cases {
         let (st, c) = idpd
             .api()
             .send(
@@ -29,15 +29,7 @@ async fn clients_choose_their_id_token_algorithm(backend: Backend) {
         assert_eq!(c["id_token_alg"], alg);
         let mut b = Browser::new(idpd);
         let (verifier, challenge) = pkce();
-        let q = login(
-            &mut b,
-            idpd,
-            &client_id,
-            &challenge,
-            "alg@example.com",
-            mails,
-        )
-        .await;
+        let q = login(&mut b, idpd, &client_id, &challenge, "alg@example.com").await;
         let (st, t) = token(
             idpd,
             &[

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use idp_tests::{Backend, Idpd, TestDb, both_backends};
 use reqwest::StatusCode;
 
-use crate::login_helpers::{
+use idp_tests::browser::{
     Browser, REDIRECT, code_in, mail_body, pkce, query, redeem, start_login, submit_code,
     submit_email, tenant_with_web_client,
 };

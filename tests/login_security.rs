@@ -10,7 +10,7 @@ use idp_tests::oauth::{Op, service_client};
 use idp_tests::{Backend, Idpd, Value, both_backends, http_client, json, setup};
 use reqwest::{Method, StatusCode};
 
-use crate::login_helpers::{
+use idp_tests::browser::{
     Browser, Page, authorize_url, authorize_url_at, hidden, login, mailed_code, outbox_mails, pkce,
     query, redeem, session_cookie_name, start_login, submit_code, submit_email,
     tenant_with_web_client, token,
@@ -259,7 +259,7 @@ async fn code_issuance_is_rate_limited_and_only_the_newest_code_counts(backend: 
     assert!(
         p.location
             .unwrap()
-            .starts_with(crate::login_helpers::REDIRECT)
+            .starts_with(idp_tests::browser::REDIRECT)
     );
 
     // Issuance per address: 5 in 10 minutes, then 429 with Retry-After.
@@ -350,7 +350,7 @@ async fn newest_code_of_an_address_wins_across_flows_and_links_are_single_use(ba
 
 /// The magic link of a mail, as a path on the public listener.
 fn mail_link(mail: &str) -> String {
-    let body = crate::login_helpers::mail_body(mail);
+    let body = idp_tests::browser::mail_body(mail);
     let line = body
         .lines()
         .find(|l| l.contains("/login/link?"))
@@ -561,7 +561,7 @@ async fn parallel_redemptions_of_one_code_have_one_winner(backend: Backend) {
         let body = idp_tests::oauth::form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", crate::login_helpers::REDIRECT),
+            ("redirect_uri", idp_tests::browser::REDIRECT),
             ("code_verifier", &verifier),
             ("client_id", &client_id),
         ]);

@@ -32,7 +32,6 @@ async fn sessions_are_listed_and_revoked_at_once(backend: Backend) {
         &client_id,
         &challenge,
         "alice@example.com",
-        0,
     )
     .await;
     let (st, t) = token(
@@ -59,7 +58,6 @@ async fn sessions_are_listed_and_revoked_at_once(backend: Backend) {
         &client_id,
         &bob_challenge,
         "bob@example.com",
-        0,
     )
     .await;
     let cookie_values: Vec<String> = alice

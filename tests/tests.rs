@@ -6,7 +6,6 @@ mod admin_tenants;
 mod lifecycle;
 mod login_browser;
 mod login_flow;
-mod login_helpers;
 mod login_id_token_alg;
 mod login_mail;
 mod login_security;
