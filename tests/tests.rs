@@ -8,6 +8,7 @@ mod login_browser;
 mod login_flow;
 mod login_id_token_alg;
 mod login_mail;
+mod login_relying_party;
 mod login_security;
 mod oidc_core;
 mod oidc_introspection;

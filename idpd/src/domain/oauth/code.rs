@@ -291,8 +291,21 @@ async fn id_token(
 ) -> Result<String, OAuthError> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    // at_hash: left half of SHA-256 of the access token (OIDC Core §3.1.3.6, RS256/ES256).
-    let digest = crypto::sha256(access_token.as_bytes());
+    // at_hash: the left half of the access token's hash, with the hash of the signing
+    // algorithm (OIDC Core §3.1.3.6): SHA-256 for RS256/ES256, SHA-512 for Ed25519.
+    let at_hash = {
+        use aws_lc_rs::digest::{SHA256, SHA512, digest};
+        let d = digest(
+            if client.id_token_alg == shared::admin::Alg::EdDSA {
+                &SHA512
+            } else {
+                &SHA256
+            },
+            access_token.as_bytes(),
+        );
+        let half = &d.as_ref()[..d.as_ref().len() / 2];
+        URL_SAFE_NO_PAD.encode(half)
+    };
     let claims = IdClaims {
         iss: ctx.issuer,
         sub: user.id.to_string(),
@@ -301,7 +314,7 @@ async fn id_token(
         iat: now,
         auth_time: auth_time.unix_timestamp(),
         nonce,
-        at_hash: URL_SAFE_NO_PAD.encode(&digest[..16]),
+        at_hash,
         sid: session_id.map(|s| s.to_string()),
         amr,
         email: has("email").then_some(user.email.as_str()),
