@@ -15,7 +15,8 @@ use reqwest::StatusCode;
 both_backends!(
     full_login_flow,
     otp_brute_force_burns_the_code,
-    login_forms_need_csrf_and_their_own_flow
+    login_forms_need_csrf_and_their_own_flow,
+    refresh_tokens_follow_offline_access
 );
 
 async fn full_login_flow(backend: Backend) {
@@ -366,4 +367,51 @@ async fn login_forms_need_csrf_and_their_own_flow(backend: Backend) {
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(!idpd.data_dir.join("outbox").exists(), "no mail was sent");
+}
+
+/// OIDC requests get a refresh token only with `offline_access` (OIDC Core §11); plain
+/// OAuth requests of a client registered for the refresh_token grant get one anyway.
+async fn refresh_tokens_follow_offline_access(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let mut b = Browser::new(idpd);
+    let (_, c0) = pkce();
+    login(&mut b, idpd, &client_id, &c0, "carol@example.com").await;
+    for (scope, wants_refresh) in [
+        ("openid%20email", false),
+        ("email", true),
+        ("openid%20offline_access", true),
+    ] {
+        let (verifier, challenge) = pkce();
+        let url = authorize_url(&client_id, &challenge, "").replace(
+            "scope=openid%20email%20offline_access",
+            &format!("scope={scope}"),
+        );
+        let p = b.get(&url).await;
+        assert_eq!(p.status, StatusCode::FOUND, "{}", p.body);
+        let q = query(p.location.as_deref().unwrap());
+        let (st, t) = token(
+            idpd,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &q["code"]),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+                ("client_id", &client_id),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{t}");
+        assert_eq!(
+            t.get("refresh_token").is_some(),
+            wants_refresh,
+            "scope {scope}: {t}"
+        );
+        assert_eq!(
+            t.get("id_token").is_some(),
+            scope.contains("openid"),
+            "scope {scope}: {t}"
+        );
+    }
 }

@@ -98,15 +98,18 @@ pub async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked"))?;
     let user = live_user(ctx, family.user_id).await?;
     let scope = r.scope.join(" ");
-    let refresh = if r.scope.iter().any(|s| s == "offline_access")
-        && client.allows_grant(GRANT_REFRESH_TOKEN)
-    {
-        let (value, rt) = grants::new_refresh(family.id, &scope);
-        ctx.store.insert_refresh(&rt).await?;
-        Some(value)
-    } else {
-        None
-    };
+    // A refresh token goes to clients registered for the refresh_token grant: for OpenID
+    // requests only with `offline_access` (OIDC Core §11), for plain OAuth requests by that
+    // registration alone.
+    let has = |s: &str| r.scope.iter().any(|x| x == s);
+    let refresh =
+        if client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid")) {
+            let (value, rt) = grants::new_refresh(family.id, &scope);
+            ctx.store.insert_refresh(&rt).await?;
+            Some(value)
+        } else {
+            None
+        };
     respond(
         ctx,
         client,
