@@ -138,13 +138,21 @@ async fn maintain(state: AppState, stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(keys = n, "automatic key rotation"),
             Err(e) => tracing::warn!(error = %e, "automatic key rotation failed; will retry"),
         }
-        if let Err(e) = store
-            .purge_revocations(time::OffsetDateTime::now_utc())
-            .await
-        {
-            tracing::warn!(error = %e, "purging expired revocations failed; will retry");
+        if let Err(e) = purge(store).await {
+            tracing::warn!(error = %e, "purging expired rows failed; will retry");
         }
     }
+}
+
+/// Deletes what can no longer be used: revocations of expired tokens, rate-limit windows
+/// that ended an hour ago, and login records a day after they expired (kept that long so a
+/// late replay still finds its row and is recognized as a replay).
+async fn purge(store: &dyn crate::store::Store) -> Result<(), crate::store::StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    store.purge_revocations(now).await?;
+    store.purge_rate_limits(now.unix_timestamp() - 3600).await?;
+    store.purge_expired(now - time::Duration::days(1)).await?;
+    Ok(())
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

@@ -36,6 +36,9 @@ pub trait LoginStore: Send + Sync {
     /// Revokes the session and every token family issued under it.
     async fn revoke_session(&self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
     async fn list_sessions(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Session>>;
+    /// Deletes login flows (with their codes), authorization codes, refresh tokens and
+    /// sessions that expired before `before`; returns how many rows went.
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64>;
 }
 
 #[async_trait]

@@ -168,6 +168,23 @@ impl LoginStore for Backend {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64> {
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM idp_login_flows WHERE expires_at < $1",
+            "DELETE FROM idp_auth_codes WHERE expires_at < $1",
+            "DELETE FROM idp_refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM idp_sessions WHERE expires_at < $1",
+        ] {
+            n += sqlx::query(sql)
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
     async fn list_sessions(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Session>> {
         let rows = sqlx::query(
             "SELECT * FROM idp_sessions WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) \
