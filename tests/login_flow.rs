@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idp_tests::browser::{
     Browser, REDIRECT, acme_with_web_client, authorize_url, hidden, login, mailed_code, pkce,
-    query, token, userinfo,
+    query, start_login, submit_code, submit_email, token, userinfo,
 };
 use idp_tests::{Backend, Value, both_backends, http_client, setup};
 use reqwest::StatusCode;
@@ -16,7 +16,8 @@ both_backends!(
     full_login_flow,
     otp_brute_force_burns_the_code,
     login_forms_need_csrf_and_their_own_flow,
-    refresh_tokens_follow_offline_access
+    refresh_tokens_follow_offline_access,
+    a_new_address_in_the_same_flow_retires_the_first_code
 );
 
 async fn full_login_flow(backend: Backend) {
@@ -414,4 +415,30 @@ async fn refresh_tokens_follow_offline_access(backend: Backend) {
             "scope {scope}: {t}"
         );
     }
+}
+
+/// Changing the address within one login flow retires the code sent to the first address:
+/// a flow has one live code at a time.
+async fn a_new_address_in_the_same_flow_retires_the_first_code(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let mut b = Browser::new(idpd);
+    let (_, challenge) = pkce();
+    let (flow, csrf) = start_login(&mut b, &client_id, &challenge).await;
+    submit_email(&mut b, &flow, &csrf, "first@example.com").await;
+    let first = mailed_code(idpd, "first@example.com", 0).await;
+    submit_email(&mut b, &flow, &csrf, "second@example.com").await;
+    let second = mailed_code(idpd, "second@example.com", 0).await;
+    if first != second {
+        let p = submit_code(&mut b, &flow, &csrf, &first).await;
+        assert_eq!(
+            p.status,
+            StatusCode::BAD_REQUEST,
+            "the first address's code is retired"
+        );
+    }
+    let p = submit_code(&mut b, &flow, &csrf, &second).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert!(p.location.unwrap().starts_with(REDIRECT));
 }

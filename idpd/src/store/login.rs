@@ -15,7 +15,7 @@ pub trait LoginStore: Send + Sync {
     async fn find_flow(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<LoginFlow>>;
     async fn set_flow_email(&self, id: Uuid, email: &str) -> Result<()>;
     /// Inserts a one-time code and retires every older unused code of the same address in
-    /// the tenant, in one transaction: only the newest code is ever valid.
+    /// the tenant and of the same flow, in one transaction: only the newest code is valid.
     async fn insert_otp(&self, o: &Otp, now: OffsetDateTime) -> Result<()>;
     /// Counts one try on the flow's live code and returns it, or `None` when there is no
     /// live code or its tries are used up. The count is taken before the caller compares,

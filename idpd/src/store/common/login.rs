@@ -51,11 +51,12 @@ impl LoginStore for Backend {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE idp_otps SET consumed_at = $1 \
-             WHERE tenant_id = $2 AND email = $3 AND consumed_at IS NULL",
+             WHERE ((tenant_id = $2 AND email = $3) OR flow_id = $4) AND consumed_at IS NULL",
         )
         .bind(now)
         .bind(o.tenant_id)
         .bind(&o.email)
+        .bind(o.flow_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
