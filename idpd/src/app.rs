@@ -19,7 +19,8 @@ pub struct AppState {
     /// Tenants by slug for the public endpoints.
     pub tenants: Arc<TenantCache>,
     pub pages: Arc<crate::http::pages::Pages>,
-    pub mailer: crate::mail::Mailer,
+    /// Shared: the state is cloned per request, and the outbox variant owns a path.
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -48,7 +49,7 @@ impl AppState {
             tenant_rules: Arc::new(tenant_rules),
             tenants: Arc::new(TenantCache::new()),
             pages: Arc::new(crate::http::pages::Pages::new()),
-            mailer,
+            mailer: Arc::new(mailer),
         }
     }
 
