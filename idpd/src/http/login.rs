@@ -14,6 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::oidc::form;
 use super::oidc::{Peer, TenantEndpoint};
 use super::pages::{self, ctx_texts};
 use crate::app::AppState;
@@ -41,20 +42,6 @@ pub fn router() -> Router<AppState> {
 
 fn https(state: &AppState) -> bool {
     state.config.public_https()
-}
-
-/// Parameters of a query string or form; a repeated parameter is refused (RFC 6749 §3.1).
-fn params(raw: &[u8]) -> Result<HashMap<String, String>, &'static str> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        if k.contains('\u{FFFD}') || v.contains('\u{FFFD}') {
-            return Err("a parameter is not valid UTF-8");
-        }
-        if out.insert(k.into_owned(), v.into_owned()).is_some() {
-            return Err("a parameter is repeated");
-        }
-    }
-    Ok(out)
 }
 
 fn texts_for(tenant: &crate::domain::tenants::Tenant, ui_locales: &[String]) -> &'static Texts {
@@ -114,9 +101,9 @@ async fn authorize(
             .pages
             .message(StatusCode::BAD_REQUEST, t, t.error_title, msg)
     };
-    let p = match params(raw) {
+    let p = match form::pairs(raw) {
         Ok(p) => p,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(&e),
     };
     // 1. Client and redirect URI: failures are shown here, never redirected (SEC-01, SEC-06).
     let client = match p.get("client_id") {
@@ -349,7 +336,7 @@ async fn checked_form(
     {
         return Err(forbidden());
     }
-    let Ok(form) = params(body) else {
+    let Ok(form) = form::pairs(body) else {
         return Err(forbidden());
     };
     let (flow, secret) =
@@ -552,7 +539,7 @@ async fn userinfo(
         .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_owned());
     let body_token = if method == Method::POST {
-        params(&body)
+        form::pairs(&body)
             .ok()
             .and_then(|p| p.get("access_token").cloned())
     } else {
@@ -628,7 +615,7 @@ async fn logout(
         q.unwrap_or_default().into_bytes()
     };
     let t = texts_for(&ep.tenant, &[]);
-    let Ok(p) = params(&raw) else {
+    let Ok(p) = form::pairs(&raw) else {
         return state.pages.message(
             StatusCode::BAD_REQUEST,
             t,

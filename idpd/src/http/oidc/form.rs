@@ -29,17 +29,7 @@ impl Form {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let mut params = HashMap::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if k.contains('\u{FFFD}') || v.contains('\u{FFFD}') {
-                return Err(OAuthError::invalid_request("the body is not valid UTF-8"));
-            }
-            if params.insert(k.to_string(), v.into_owned()).is_some() {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter {k} is repeated"
-                )));
-            }
-        }
+        let params = pairs(body).map_err(OAuthError::invalid_request)?;
         Ok(Form { params })
     }
 
@@ -55,6 +45,22 @@ impl Form {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
     }
+}
+
+/// `application/x-www-form-urlencoded` parameters (a body or a query string), each at most
+/// once (RFC 6749 §3.1, §3.2) and valid UTF-8; the error says which rule was broken.
+pub fn pairs(raw: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if k.contains('\u{FFFD}') || v.contains('\u{FFFD}') {
+            return Err("the parameters are not valid UTF-8".into());
+        }
+        if out.contains_key(k.as_ref()) {
+            return Err(format!("parameter {k} is repeated"));
+        }
+        out.insert(k.into_owned(), v.into_owned());
+    }
+    Ok(out)
 }
 
 /// The client's credentials from `Authorization: Basic` or the body, and whether Basic was

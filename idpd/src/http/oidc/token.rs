@@ -49,6 +49,14 @@ async fn begin<'a>(
     }
 }
 
+/// A JSON answer, never cached; errors as RFC 6749 §5.2.
+fn json_reply(result: Result<impl serde::Serialize, OAuthResponse>) -> Response {
+    match result {
+        Ok(body) => (no_store(), Json(body)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 pub async fn token(
     State(state): State<AppState>,
     ep: TenantEndpoint,
@@ -89,10 +97,7 @@ pub async fn token(
         Ok::<_, OAuthResponse>(response)
     }
     .await;
-    match result {
-        Ok(r) => (no_store(), Json(r)).into_response(),
-        Err(e) => e.into_response(),
-    }
+    json_reply(result)
 }
 
 pub async fn introspect(
@@ -113,10 +118,7 @@ pub async fn introspect(
         Ok::<_, OAuthResponse>(token::introspect(&ctx, t).await?)
     }
     .await;
-    match result {
-        Ok(v) => (no_store(), Json(v)).into_response(),
-        Err(e) => e.into_response(),
-    }
+    json_reply(result)
 }
 
 pub async fn revoke(
