@@ -3,6 +3,7 @@
 
 mod admin_errors;
 mod admin_tenants;
+mod audit_metrics;
 mod lifecycle;
 mod login_browser;
 mod login_flow;

@@ -106,6 +106,9 @@ pub enum Command {
     /// List and revoke a tenant's browser sessions
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Read the audit log: admin changes and login attempts
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]
@@ -565,6 +568,64 @@ pub struct UserConfirmArgs {
     /// Do not ask for confirmation (required without a terminal)
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, newest first
+    List(AuditListArgs),
+    /// Print the newest events, then follow the log as events arrive (until interrupted)
+    Tail(AuditTailArgs),
+}
+
+#[derive(Args)]
+pub struct AuditFilter {
+    /// Only events of this tenant (slug)
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: Option<String>,
+
+    /// Only this action (`client.create`), or every action of a noun (`client`)
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AuditListArgs {
+    #[command(flatten)]
+    pub filter: AuditFilter,
+
+    /// Only events at or after this time: RFC 3339 (2026-11-28T10:00:00Z) or an age (90m, 2h, 7d)
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<time::OffsetDateTime>,
+
+    /// At most this many events (1..=1000)
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+}
+
+#[derive(Args)]
+pub struct AuditTailArgs {
+    #[command(flatten)]
+    pub filter: AuditFilter,
+
+    /// How many past events to print first
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub lines: u32,
+
+    /// Seconds between polls of the server
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub interval: u64,
+}
+
+/// RFC 3339, or an age before now.
+fn parse_since(input: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = time::OffsetDateTime::parse(input, &Rfc3339) {
+        return Ok(at);
+    }
+    let seconds = crate::duration::parse_seconds(input)
+        .map_err(|e| format!("{e}; or a time as RFC 3339 (2026-11-28T10:00:00Z)"))?;
+    Ok(time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
 }
 
 #[derive(Subcommand)]

@@ -16,13 +16,23 @@ use shared::admin::{
     RotateSecret, RotatedSecret, SigningKey, Status, Tenant, TenantList, UpdateClient,
     UpdateTenant,
 };
-use shared::admin::{CreateUser, SessionList, UpdateUser, User, UserList};
+use shared::admin::{AuditList, CreateUser, SessionList, UpdateUser, User, UserList};
 
 use crate::error::Error;
 use crate::token::Token;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Filters of an audit query.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AuditQuery<'a> {
+    pub tenant: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub since: Option<time::OffsetDateTime>,
+    pub after: Option<i64>,
+    pub limit: u32,
+}
 
 pub struct Client {
     http: reqwest::Client,
@@ -328,6 +338,31 @@ impl Client {
             None::<&()>,
         )
         .map(drop)
+    }
+
+    /// Audit events matching `q`: newest first, or after `q.after` oldest first.
+    pub fn list_audit(&self, q: &AuditQuery<'_>) -> Result<AuditList, Error> {
+        let mut url = self.endpoint(&["audit"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(tenant) = q.tenant {
+                pairs.append_pair("tenant", tenant);
+            }
+            if let Some(action) = q.action {
+                pairs.append_pair("action", action);
+            }
+            if let Some(since) = q.since {
+                let since = since
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .map_err(|e| Error::Usage(format!("--since: {e}")))?;
+                pairs.append_pair("since", &since);
+            }
+            if let Some(after) = q.after {
+                pairs.append_pair("after", &after.to_string());
+            }
+            pairs.append_pair("limit", &q.limit.to_string());
+        }
+        self.call(Method::GET, url, None::<&()>)?.json()
     }
 
     /// The items of every page after `after`, following `next_after` until it is absent.

@@ -7,8 +7,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use shared::admin::{
-    Client, ClientList, CreatedClient, KeyList, RotatedSecret, SessionList, SigningKey, Status,
-    Tenant, TenantList, User, UserList,
+    AuditList, Client, ClientList, CreatedClient, KeyList, RotatedSecret, SessionList, SigningKey,
+    Status, Tenant, TenantList, User, UserList,
 };
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -284,6 +284,35 @@ impl Tabular for UserList {
     }
 }
 
+impl Tabular for AuditList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec![
+                "SEQ", "TIME", "TENANT", "ACTOR", "ACTION", "TARGET", "OUTCOME",
+            ],
+            rows: self
+                .items
+                .iter()
+                .map(|e| {
+                    let outcome = match &e.reason {
+                        Some(reason) => format!("{} ({reason})", e.outcome),
+                        None => e.outcome.clone(),
+                    };
+                    vec![
+                        e.seq.to_string(),
+                        timestamp(e.at),
+                        e.tenant.clone().unwrap_or_default(),
+                        e.actor.clone(),
+                        e.action.clone(),
+                        e.target.clone().unwrap_or_default(),
+                        outcome,
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Tabular for SessionList {
     fn rows(&self) -> Rows {
         Rows {
@@ -353,7 +382,7 @@ fn optional_timestamp(at: Option<OffsetDateTime>) -> String {
 }
 
 /// UTC, to the second: the admin API's sub-second digits only widen a table.
-fn timestamp(at: OffsetDateTime) -> String {
+pub fn timestamp(at: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     let utc = at.to_offset(UtcOffset::UTC);
     utc.format(format).unwrap_or_else(|_| utc.to_string())

@@ -21,6 +21,7 @@ pub struct AppState {
     pub pages: Arc<crate::http::pages::Pages>,
     /// Shared: the state is cloned per request, and the outbox variant owns a path.
     pub mailer: Arc<crate::mail::Mailer>,
+    pub metrics: Arc<crate::http::metrics::Metrics>,
 }
 
 impl AppState {
@@ -50,6 +51,7 @@ impl AppState {
             tenants: Arc::new(TenantCache::new()),
             pages: Arc::new(crate::http::pages::Pages::new()),
             mailer: Arc::new(mailer),
+            metrics: Arc::new(crate::http::metrics::Metrics::new()),
         }
     }
 

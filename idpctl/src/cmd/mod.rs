@@ -1,5 +1,6 @@
 //! Runs a parsed command line: one module per noun, sharing a [`Context`].
 
+mod audit;
 mod client;
 mod key;
 mod session;
@@ -74,6 +75,7 @@ pub fn execute(
         Command::Key(command) => key::run(command, &mut ctx),
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
+        Command::Audit(command) => audit::run(command, &mut ctx),
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();

@@ -2,6 +2,7 @@
 //! Knows neither HTTP nor SQL; storage goes through the traits in `store`.
 
 pub mod admin_tokens;
+pub mod audit;
 pub mod clients;
 pub mod error;
 pub mod grants;

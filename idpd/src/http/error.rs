@@ -54,6 +54,11 @@ struct ErrorReport {
     internal: Option<String>,
 }
 
+/// The error code of an admin error response not yet finished by `finish_errors`.
+pub fn error_code(res: &Response) -> Option<&'static str> {
+    res.extensions().get::<ErrorReport>().map(|r| r.code)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();

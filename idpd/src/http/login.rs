@@ -19,6 +19,7 @@ use super::oidc::{Peer, TenantEndpoint};
 use super::pages::{self, ctx_texts};
 use crate::app::AppState;
 use crate::crypto;
+use crate::domain::audit::{self, Outcome};
 use crate::domain::login::{self, LoginError, LoginFlow, Session};
 use crate::domain::oauth::authorize::{self, AuthorizationRequest};
 use crate::domain::oauth::code;
@@ -436,6 +437,7 @@ async fn login_email(
 async fn login_code(
     State(state): State<AppState>,
     ep: TenantEndpoint,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -445,12 +447,14 @@ async fn login_code(
     };
     let code = form.get("code").map(String::as_str).unwrap_or("");
     let result = login::verify_code(state.store.as_ref(), &ep.tenant, &flow, code).await;
+    audit_login(&state, &ep, &headers, &peer, "login.code", &flow, &result).await;
     complete_login(&state, &ep, flow, &secret, result, Method::POST).await
 }
 
 async fn login_link(
     State(state): State<AppState>,
     ep: TenantEndpoint,
+    peer: Peer,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -461,7 +465,43 @@ async fn login_link(
         };
     let token = q.get("token").map(String::as_str).unwrap_or("");
     let result = login::verify_link(state.store.as_ref(), &ep.tenant, &flow, token).await;
+    audit_login(&state, &ep, &headers, &peer, "login.link", &flow, &result).await;
     complete_login(&state, &ep, flow, &secret, result, Method::GET).await
+}
+
+/// One audit event per code or link check: the address tried, never the code.
+async fn audit_login(
+    state: &AppState,
+    ep: &TenantEndpoint,
+    headers: &HeaderMap,
+    peer: &Peer,
+    action: &str,
+    flow: &LoginFlow,
+    result: &Result<crate::domain::users::UserRecord, LoginError>,
+) {
+    let (actor, outcome, reason) = match result {
+        Ok(u) => (format!("user:{}", u.id), Outcome::Success, None),
+        Err(LoginError::Store(_)) => return,
+        Err(LoginError::RateLimited { .. }) => {
+            ("anonymous".into(), Outcome::Failure, Some("rate_limited"))
+        }
+        Err(_) => ("anonymous".into(), Outcome::Failure, Some("invalid_code")),
+    };
+    state.metrics.login(
+        &ep.tenant.slug,
+        if action == "login.link" {
+            "link"
+        } else {
+            "code"
+        },
+        outcome == Outcome::Success,
+    );
+    let mut event = super::audit_event(headers, peer.0, actor, action, outcome);
+    event.tenant_id = Some(ep.tenant.id);
+    event.tenant = Some(ep.tenant.slug.clone());
+    event.target = flow.email.clone();
+    event.reason = reason.map(str::to_owned);
+    audit::record(state.store.as_ref(), event).await;
 }
 
 async fn complete_login(

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 
@@ -17,6 +18,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::app::AppState;
+use crate::domain::audit::{NewAuditEvent, Outcome};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,6 +35,10 @@ pub fn public_router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             oidc::error::public_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         })
+        .layer(axum::middleware::from_fn_with_state(
+            (state.metrics.clone(), "public"),
+            metrics::track,
+        ))
         .with_state(state);
     common_layers(router)
 }
@@ -40,9 +46,14 @@ pub fn public_router(state: AppState) -> Router {
 /// Routes of the admin listener. The admin API is never mounted on the public listener.
 pub fn admin_router(state: AppState) -> Router {
     let router = admin::router(state.clone())
+        .route("/metrics", axum::routing::get(metrics::export))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.metrics.clone(), "admin"),
+            metrics::track,
+        ))
         .with_state(state);
     common_layers(router)
 }
@@ -68,4 +79,21 @@ fn request_span(req: &Request) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+/// An audit event of this request: its request id and the client's address filled in.
+pub(crate) fn audit_event(
+    headers: &axum::http::HeaderMap,
+    ip: Option<std::net::IpAddr>,
+    actor: impl Into<String>,
+    action: &str,
+    outcome: Outcome,
+) -> NewAuditEvent {
+    let mut event = NewAuditEvent::new(actor, action, outcome);
+    event.request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    event.client_ip = ip.map(|ip| ip.to_string());
+    event
 }

@@ -62,6 +62,15 @@ macro_rules! migrations {
                     "/0005_login.sql"
                 )),
             ),
+            (
+                8,
+                "audit",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0008_audit.sql"
+                )),
+            ),
         ]
     };
 }
@@ -81,6 +90,7 @@ use time::OffsetDateTime;
 pub use login::{GrantStore, LoginStore};
 
 use crate::domain::admin_tokens::AdminToken;
+use crate::domain::audit::{AuditEvent, AuditQuery, NewAuditEvent};
 use crate::domain::clients::ClientRecord;
 use crate::domain::keys::KeyRecord;
 use crate::domain::tenants::Tenant;
@@ -239,6 +249,15 @@ pub trait AdminTokenStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an event; returns its sequence number.
+    async fn insert_audit_event(&self, e: &NewAuditEvent) -> Result<i64>;
+    /// Events matching `q`: with `q.after`, those after it, oldest first; otherwise the
+    /// newest `q.limit`, newest first.
+    async fn list_audit_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+#[async_trait]
 pub trait MetaStore: Send + Sync {
     async fn get_meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets `key` unless it is set; returns the value now stored.
@@ -256,13 +275,34 @@ pub trait Store:
     + RevocationStore
     + RateLimitStore
     + AdminTokenStore
+    + AuditStore
     + MetaStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A round trip to the database, for readiness.
     async fn ping(&self) -> Result<()>;
+    /// Connections of the pool now, for metrics.
+    fn pool_stats(&self) -> PoolStats;
     async fn close(&self);
+}
+
+/// Connections of a pool: open, idle among them, and the configured maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolStats {
+    fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Self {
+        PoolStats {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and brings its

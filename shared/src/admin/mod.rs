@@ -1,5 +1,6 @@
 //! Admin API resources, one module per noun.
 
+pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod sessions;
@@ -7,6 +8,7 @@ pub mod status;
 pub mod tenants;
 pub mod users;
 
+pub use audit::*;
 pub use clients::*;
 pub use keys::*;
 pub use sessions::*;

@@ -1,5 +1,6 @@
 //! The admin API: `/api/v1/...` on the admin listener, bearer admin tokens, OpenAPI document.
 
+pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod sessions;
@@ -43,6 +44,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::disable))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(audit::list))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_changes,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -67,7 +73,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         (name = "clients", description = "OAuth clients of a tenant"),
         (name = "keys", description = "Signing keys of a tenant and their rotation"),
         (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
-        (name = "sessions", description = "Browser sessions of a tenant: list and revoke")
+        (name = "sessions", description = "Browser sessions of a tenant: list and revoke"),
+        (name = "audit", description = "The audit log: admin changes and login attempts")
     )
 )]
 pub struct ApiDoc;

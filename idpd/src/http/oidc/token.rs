@@ -94,10 +94,26 @@ pub async fn token(
                 )));
             }
         };
-        Ok::<_, OAuthResponse>(response)
+        Ok::<_, OAuthResponse>((metric_grant(grant), response))
     }
     .await;
-    json_reply(result)
+    json_reply(result.map(|(grant, response)| {
+        state.metrics.token_issued(&ep.tenant.slug, grant);
+        response
+    }))
+}
+
+/// The `grant_type` label of the tokens-issued metric: a fixed set, so a client cannot
+/// create label values.
+fn metric_grant(grant: &str) -> &'static str {
+    const KNOWN: [&str; 5] = [
+        "client_credentials",
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ];
+    KNOWN.into_iter().find(|k| *k == grant).unwrap_or("other")
 }
 
 pub async fn introspect(

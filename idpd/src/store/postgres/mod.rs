@@ -4,6 +4,7 @@
 
 common_aggregates!(
     admin_tokens,
+    audit,
     clients,
     grants,
     keys,
@@ -72,6 +73,10 @@ impl PgStore {
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of(&self.pool)
     }
 
     async fn ping(&self) -> Result<()> {

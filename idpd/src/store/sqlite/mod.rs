@@ -5,6 +5,7 @@
 
 common_aggregates!(
     admin_tokens,
+    audit,
     clients,
     grants,
     keys,
@@ -70,6 +71,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of(&self.pool)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,0 +1,200 @@
+//! Prometheus metrics: `/metrics` on the admin listener, in the text exposition format.
+//! Labels are bounded: routes are templates (`/t/{slug}/token`), never raw paths; tenants are
+//! slugs of existing tenants (requests for unknown tenants never reach a counter with one).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::app::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    listener: &'static str,
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    listener: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    tenant: String,
+    grant_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoginLabels {
+    tenant: String,
+    method: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    tokens: Family<TokenLabels, Counter>,
+    logins: Family<LoginLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms .. ~4 s
+    Histogram::new(exponential_buckets(0.00025, 2.0, 15))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("idpd");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let tokens = Family::<TokenLabels, Counter>::default();
+        let logins = Family::<LoginLabels, Counter>::default();
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by listener, method, route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by listener and route template",
+            latency.clone(),
+        );
+        registry.register(
+            "tokens_issued",
+            "Successful token endpoint responses by tenant and grant type",
+            tokens.clone(),
+        );
+        registry.register(
+            "logins",
+            "Login attempts by tenant, method and outcome",
+            logins.clone(),
+        );
+        registry.register(
+            "db_connections",
+            "Database pool connections: open, idle and the configured maximum",
+            pool.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            tokens,
+            logins,
+            pool,
+        }
+    }
+
+    pub fn token_issued(&self, tenant: &str, grant_type: &'static str) {
+        self.tokens
+            .get_or_create(&TokenLabels {
+                tenant: tenant.to_owned(),
+                grant_type,
+            })
+            .inc();
+    }
+
+    pub fn login(&self, tenant: &str, method: &'static str, success: bool) {
+        self.logins
+            .get_or_create(&LoginLabels {
+                tenant: tenant.to_owned(),
+                method,
+                outcome: if success { "success" } else { "failure" },
+            })
+            .inc();
+    }
+
+    fn render(&self, state: &AppState) -> Result<String, std::fmt::Error> {
+        let stats = state.store.pool_stats();
+        for (label, value) in [
+            ("open", stats.size),
+            ("idle", stats.idle),
+            ("max", stats.max),
+        ] {
+            self.pool
+                .get_or_create(&PoolLabels { state: label })
+                .set(i64::from(value));
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts and times every request of one listener.
+pub async fn track(
+    State((m, listener)): State<(Arc<Metrics>, &'static str)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let res = next.run(req).await;
+    m.latency
+        .get_or_create(&RouteLabels {
+            listener,
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .get_or_create(&RequestLabels {
+            listener,
+            method,
+            route,
+            status: res.status().as_u16(),
+        })
+        .inc();
+    res
+}
+
+/// `GET /metrics`: the Prometheus text format. Unauthenticated, like `/healthz`: the admin
+/// listener is not public, and scrapers rarely hold admin tokens. It holds counts only.
+pub async fn export(State(state): State<AppState>) -> Response {
+    match state.metrics.render(&state) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
