@@ -4,6 +4,7 @@
 mod admin_errors;
 mod admin_tenants;
 mod audit_metrics;
+mod cli_contexts;
 mod lifecycle;
 mod login_browser;
 mod login_flow;

@@ -18,8 +18,13 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8081";
 pub const DEFAULT_TOKEN_FILE: &str = "./idpd-data/admin-token";
 
 /// The environment variables idpctl reads, for `--help` and `idpctl.1`.
-pub const ENVIRONMENT: [(&str, &str); 3] = [
+pub const ENVIRONMENT: [(&str, &str); 5] = [
     ("IDPCTL_URL", "base URL of idpd's admin listener (--url)"),
+    ("IDPCTL_CONTEXT", "named context to use (--context)"),
+    (
+        "IDPCTL_CONFIG",
+        "contexts file [default: ~/.config/idpctl/config.yaml]",
+    ),
     ("IDPCTL_TOKEN", "admin token (--token)"),
     (
         "IDPCTL_TOKEN_FILE",
@@ -80,6 +85,17 @@ pub struct Global {
     )]
     pub token_file: Option<PathBuf>,
 
+    /// Named context (URL and token file) to use instead of the current one; see
+    /// `idpctl context`
+    #[arg(
+        long,
+        global = true,
+        env = "IDPCTL_CONTEXT",
+        value_name = "NAME",
+        hide_env_values = true
+    )]
+    pub context: Option<String>,
+
     /// Output format
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
@@ -109,6 +125,16 @@ pub enum Command {
     /// Read the audit log: admin changes and login attempts
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Remember admin URLs and token files under names, and switch between them
+    #[command(subcommand)]
+    #[command(
+        long_about = "Remember admin URLs and token files under names, and switch \
+between them, like kubectl contexts. They live in ~/.config/idpctl/config.yaml (or \
+$XDG_CONFIG_HOME/idpctl/config.yaml, or $IDPCTL_CONFIG). The file holds token file paths, \
+never tokens.\n\nThe current context gives the URL and token file when neither --url / \
+IDPCTL_URL nor a token option is given; --context NAME picks another for one command."
+    )]
+    Context(ContextCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]
@@ -571,6 +597,52 @@ pub struct UserConfirmArgs {
 }
 
 #[derive(Subcommand)]
+pub enum ContextCommand {
+    /// Add a context (the global --url and --token-file), or replace the one of that name
+    #[command(
+        long_about = "Add a context, or replace the one of that name: `idpctl context add prod \
+--url https://idp-admin.internal:8081 --token-file ~/.idp/prod-token`. The URL is required; \
+the token file is stored as an absolute path."
+    )]
+    Add(ContextAddArgs),
+    /// Make a context the current one
+    Use {
+        /// Name of the context
+        name: String,
+    },
+    /// List contexts; the current one is marked
+    List,
+    /// Forget a context
+    Remove {
+        /// Name of the context
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct ContextAddArgs {
+    /// Name of the context, e.g. prod or staging
+    #[arg(value_parser = parse_context_name)]
+    pub name: String,
+
+    /// Also make it the current context
+    #[arg(long = "use")]
+    pub make_current: bool,
+}
+
+fn parse_context_name(value: &str) -> Result<String, String> {
+    if value.is_empty()
+        || value.len() > 64
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("a context name is 1 to 64 letters, digits, '-', '_' or '.'".into());
+    }
+    Ok(value.to_owned())
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// List audit events, newest first
     List(AuditListArgs),
@@ -749,6 +821,8 @@ fn after_long_help() -> String {
 pub struct Invocation {
     pub cli: Cli,
     pub token: TokenSpec,
+    /// `--url` or `IDPCTL_URL` was given: it beats any context.
+    pub url_given: bool,
 }
 
 pub fn parse<I, T>(args: I) -> Result<Invocation, clap::Error>
@@ -777,7 +851,15 @@ where
         (None, Some(path)) => TokenSpec::File(path.clone()),
         (None, None) => TokenSpec::Default,
     };
-    Ok(Invocation { cli, token })
+    let url_given = matches!(
+        matches.value_source("url"),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    Ok(Invocation {
+        cli,
+        token,
+        url_given,
+    })
 }
 
 fn parse_url(value: &str) -> Result<Url, String> {

@@ -4,6 +4,7 @@
 mod cli;
 mod client;
 mod cmd;
+mod contexts;
 mod duration;
 mod error;
 mod man;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod client;
+mod context;
 mod key;
 mod session;
 mod status;
@@ -55,10 +56,35 @@ pub fn execute(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let Invocation { cli, token } = invocation;
+    let Invocation {
+        cli,
+        mut token,
+        url_given,
+    } = invocation;
     let format = cli.global.output;
+    let mut url = cli.global.url;
+    // A context fills in what the command line and environment left open.
+    let uses_server = !matches!(
+        cli.command,
+        Command::Context(_) | Command::Completion { .. }
+    );
+    let wants_context = cli.global.context.is_some() || !url_given || token == TokenSpec::Default;
+    if uses_server
+        && wants_context
+        && let Some((named, context_url)) =
+            crate::contexts::selected(cli.global.context.as_deref())?
+    {
+        if !url_given {
+            url = context_url;
+        }
+        if token == TokenSpec::Default
+            && let Some(file) = named.token_file
+        {
+            token = TokenSpec::File(file);
+        }
+    }
     let mut ctx = Context {
-        url: cli.global.url,
+        url,
         token,
         output: Output {
             format,
@@ -76,6 +102,16 @@ pub fn execute(
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
         Command::Audit(command) => audit::run(command, &mut ctx),
+        Command::Context(command) => {
+            let target = context::Target {
+                url: url_given.then(|| ctx.url.clone()),
+                token_file: match &ctx.token {
+                    TokenSpec::File(path) => Some(path.clone()),
+                    _ => None,
+                },
+            };
+            context::run(command, target, &mut ctx)
+        }
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();
