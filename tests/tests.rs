@@ -3,6 +3,7 @@
 
 mod admin_errors;
 mod admin_tenants;
+mod apply_export;
 mod audit_metrics;
 mod cli_contexts;
 mod lifecycle;

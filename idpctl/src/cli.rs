@@ -122,6 +122,11 @@ pub enum Command {
     /// List and revoke a tenant's browser sessions
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Create and update tenants, clients and users to match YAML documents
+    #[command(long_about = APPLY_ABOUT)]
+    Apply(ApplyArgs),
+    /// Print a tenant as a YAML document that `idpctl apply` accepts (secrets left out)
+    Export(ExportArgs),
     /// Read the audit log: admin changes and login attempts
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -594,6 +599,72 @@ pub struct UserConfirmArgs {
     /// Do not ask for confirmation (required without a terminal)
     #[arg(short, long)]
     pub yes: bool,
+}
+
+const APPLY_ABOUT: &str = "Create and update tenants, their clients and their users to match \
+YAML documents, and (with --prune) delete the clients and users of those tenants that the \
+documents no longer list. Tenants not named in the documents are never touched.
+
+Each YAML document describes one tenant; a file may hold several, separated by `---`. Every \
+file and document is read and checked first; a single problem (reported as file:line: field: \
+problem) means nothing is applied. Fields a document leaves out are left as they are on the \
+server. A second apply of the same documents reports no changes.
+
+  apiVersion: idp/v1
+  kind: Tenant
+  slug: acme
+  name: Acme Corp
+  locales: [en, nb]
+  signupPolicy: invite          # open | invite
+  accessTokenAlg: ES256         # RS256 | ES256 | EdDSA
+  keyRotation: 90d              # a duration, or off
+  session: {ttl: 12h, idleTtl: 2h, sameSite: lax}
+  clients:
+    - clientId: web
+      name: Web app
+      public: true
+      redirectUris: [https://app.acme.example/callback]
+    - clientId: billing
+      name: Billing service
+      grantTypes: [client_credentials]
+      scopes: [invoices]
+  users:
+    - email: alice@acme.example
+      name: Alice
+      locale: nb
+
+Secrets never appear in documents. A confidential client created by apply gets a new secret, \
+printed once (or written to the --secrets-out file, mode 0600). `idpctl export --tenant T` \
+writes a document that applies back with no changes.";
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// A YAML file, a directory of *.yaml/*.yml files, or - for standard input; repeatable
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete the clients and users of the described tenants that the documents do not list
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Apply (with --prune: delete) without asking
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Write new client secrets to this file (YAML, mode 0600) instead of standard output
+    #[arg(long, value_name = "PATH")]
+    pub secrets_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Slug or id of the tenant; repeatable
+    #[arg(long, value_parser = parse_tenant_ref, required = true)]
+    pub tenant: Vec<String>,
 }
 
 #[derive(Subcommand)]

@@ -121,6 +121,10 @@ pub enum Error {
     #[error("refusing to {0} without confirmation: pass --yes")]
     NotConfirmed(String),
 
+    /// Apply documents that do not validate; nothing was applied.
+    #[error("{0}")]
+    Documents(String),
+
     #[error("aborted")]
     Aborted,
 
@@ -148,6 +152,11 @@ fn api_message(status: StatusCode, body: &ErrorBody) -> String {
 }
 
 impl Error {
+    /// idpd answered 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
     /// The exit class; the only place an error is mapped to one.
     pub fn exit(&self) -> Exit {
         match self {
@@ -163,6 +172,7 @@ impl Error {
             | Error::Request { .. }
             | Error::Protocol { .. }
             | Error::NotConfirmed(_)
+            | Error::Documents(_)
             | Error::Aborted
             | Error::Prompt(_)
             | Error::Output(_)

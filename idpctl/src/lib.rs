@@ -1,6 +1,7 @@
 //! idpctl, the command-line client of idpd's admin API: the entry point, error reporting and
 //! the one place where an outcome becomes an exit code.
 
+mod apply;
 mod cli;
 mod client;
 mod cmd;

@@ -399,14 +399,26 @@ pub struct Output {
 
 impl Output {
     pub fn render<T: Serialize + Tabular>(&self, value: &T) -> Result<String, Error> {
-        let encode = |e: &dyn std::fmt::Display| Error::Output(io::Error::other(e.to_string()));
         match self.format {
             Format::Table => Ok(table(value.rows(), self.terminal)),
+            _ => self.render_data(value),
+        }
+    }
+
+    /// JSON or YAML (YAML also for `table`): for values that have no table.
+    fn render_data<T: Serialize>(&self, value: &T) -> Result<String, Error> {
+        let encode = |e: &dyn std::fmt::Display| Error::Output(io::Error::other(e.to_string()));
+        match self.format {
             Format::Json => serde_json::to_string_pretty(value)
                 .map(|json| json + "\n")
                 .map_err(|e| encode(&e)),
-            Format::Yaml => serde_yaml::to_string(value).map_err(|e| encode(&e)),
+            Format::Yaml | Format::Table => serde_yaml::to_string(value).map_err(|e| encode(&e)),
         }
+    }
+
+    pub fn print_value<T: Serialize>(&self, out: &mut dyn Write, value: &T) -> Result<(), Error> {
+        let text = self.render_data(value)?;
+        out.write_all(text.as_bytes()).map_err(Error::Output)
     }
 
     pub fn print<T: Serialize + Tabular>(

@@ -1,5 +1,6 @@
 //! Runs a parsed command line: one module per noun, sharing a [`Context`].
 
+mod apply;
 mod audit;
 mod client;
 mod context;
@@ -28,6 +29,8 @@ pub struct Context<'a> {
     output: Output,
     /// Prompts are allowed: stdin and stderr are terminals and the output is for people.
     interactive: bool,
+    /// stderr is a terminal: progress may be drawn there.
+    progress: bool,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
 }
@@ -91,6 +94,7 @@ pub fn execute(
             terminal: terminal.stdout,
         },
         interactive: terminal.stdin && terminal.stderr && format == Format::Table,
+        progress: terminal.stderr,
         out,
         err,
     };
@@ -102,6 +106,8 @@ pub fn execute(
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
         Command::Audit(command) => audit::run(command, &mut ctx),
+        Command::Apply(args) => apply::apply(args, &mut ctx),
+        Command::Export(args) => apply::export(args, &mut ctx),
         Command::Context(command) => {
             let target = context::Target {
                 url: url_given.then(|| ctx.url.clone()),

@@ -156,3 +156,57 @@ pub struct RotatedSecret {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub previous_secret_expires_at: Option<OffsetDateTime>,
 }
+
+/// Registration rules for redirect URIs (RFC 9700 §2.1, RFC 8252 §7): absolute, no
+/// fragment, no wildcard; `http` only for loopback; private-use schemes must be
+/// reverse-domain names. The URI is stored exactly as given and later compared as a
+/// string, so anything a parser would rewrite is refused here.
+pub fn redirect_uri_problem(uri: &str) -> Option<&'static str> {
+    if uri.len() > 2000 {
+        return Some("is longer than 2000 characters");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains whitespace or control characters");
+    }
+    if uri.contains('#') {
+        return Some("must not contain a fragment (RFC 6749 §3.1.2)");
+    }
+    if uri.contains('*') {
+        return Some("must not contain wildcards: redirect URIs are matched exactly");
+    }
+    let Ok(url) = url::Url::parse(uri) else {
+        return Some("is not an absolute URI");
+    };
+    match url.scheme() {
+        "https" => {
+            if url.host().is_none() {
+                return Some("has no host");
+            }
+        }
+        "http" => match url.host() {
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => {}
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => {}
+            Some(url::Host::Domain("localhost")) => {}
+            _ => {
+                return Some(
+                    "uses http, which is allowed only for loopback (127.0.0.1, [::1], localhost)",
+                );
+            }
+        },
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
+            return Some("uses a scheme that cannot be a redirect target");
+        }
+        scheme => {
+            // RFC 8252 §7.1: private-use schemes are reverse domain names, e.g. com.example.app.
+            if !scheme.contains('.') {
+                return Some(
+                    "uses a private-use scheme that is not a reverse domain name (e.g. com.example.app:/cb)",
+                );
+            }
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("must not contain credentials");
+    }
+    None
+}
