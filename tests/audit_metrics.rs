@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use idp_tests::browser::{
-    Browser, REDIRECT, acme_with_web_client, login, pkce, start_login, submit_code, submit_email,
-    token,
+    Browser, acme_with_web_client, login, pkce, redeem, start_login, submit_code, submit_email,
 };
 use idp_tests::oauth::{Auth, Op};
 use idp_tests::{Backend, Value, bin, both_backends, http_client, setup};
@@ -25,12 +24,10 @@ fn find<'a>(events: &'a [Value], action: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["action"] == action).collect()
 }
 
-async fn admin_changes_and_logins_are_audited(backend: Backend) {
-    let s = setup(backend).await;
-    let idpd = &s.idpd;
-    let ctl = idpd.ctl();
-    let client_id = acme_with_web_client(idpd).await;
-    let created = ctl
+/// A client_credentials client "svc" of acme, made with idpctl: (client_id, secret).
+fn service_client(idpd: &idp_tests::Idpd) -> (String, String) {
+    let created = idpd
+        .ctl()
         .run([
             "client",
             "create",
@@ -45,8 +42,18 @@ async fn admin_changes_and_logins_are_audited(backend: Backend) {
         ])
         .ok()
         .json();
-    let svc = created["client"]["client_id"].as_str().unwrap().to_owned();
-    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    (
+        created["client"]["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn admin_changes_and_logins_are_audited(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let ctl = idpd.ctl();
+    let client_id = acme_with_web_client(idpd).await;
+    let (svc, secret) = service_client(idpd);
     ctl.run([
         "client",
         "rotate-secret",
@@ -304,26 +311,7 @@ async fn metrics_count_requests_tokens_and_logins(backend: Backend) {
     let s = setup(backend).await;
     let idpd = &s.idpd;
     let client_id = acme_with_web_client(idpd).await;
-    let svc = idpd
-        .ctl()
-        .run([
-            "client",
-            "create",
-            "--tenant",
-            "acme",
-            "--name",
-            "svc",
-            "--grant",
-            "client_credentials",
-            "-o",
-            "json",
-        ])
-        .ok()
-        .json();
-    let (id, secret) = (
-        svc["client"]["client_id"].as_str().unwrap().to_owned(),
-        svc["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let (id, secret) = service_client(idpd);
     let op = Op::new(idpd, "acme");
     let token_route = [("route", "/t/{slug}/token"), ("status", "200")];
     let before = metric(idpd, "idpd_http_requests_total", &token_route).await;
@@ -388,17 +376,7 @@ async fn metrics_count_requests_tokens_and_logins(backend: Backend) {
     let mut b = Browser::new(idpd);
     let (verifier, challenge) = pkce();
     let q = login(&mut b, idpd, &client_id, &challenge, "alice@example.com").await;
-    let (st, _) = token(
-        idpd,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &q["code"]),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-            ("client_id", &client_id),
-        ],
-    )
-    .await;
+    let (st, _) = redeem(idpd, &client_id, &q["code"], &verifier).await;
     assert_eq!(st, 200);
     assert_eq!(
         metric(
