@@ -3,6 +3,7 @@
 
 pub mod admin_tokens;
 pub mod clients;
+pub mod devices;
 pub mod error;
 pub mod grants;
 pub mod keys;

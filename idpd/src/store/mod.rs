@@ -62,10 +62,20 @@ macro_rules! migrations {
                     "/0005_login.sql"
                 )),
             ),
+            (
+                7,
+                "devices",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0007_devices.sql"
+                )),
+            ),
         ]
     };
 }
 
+mod devices;
 mod login;
 pub mod postgres;
 mod rows;
@@ -78,6 +88,7 @@ use uuid::Uuid;
 
 use time::OffsetDateTime;
 
+pub use devices::DeviceStore;
 pub use login::{GrantStore, LoginStore};
 
 use crate::domain::admin_tokens::AdminToken;
@@ -257,6 +268,7 @@ pub trait Store:
     + RateLimitStore
     + AdminTokenStore
     + MetaStore
+    + DeviceStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -1,6 +1,7 @@
 //! Admin API resources, one module per noun.
 
 pub mod clients;
+pub mod devices;
 pub mod keys;
 pub mod sessions;
 pub mod status;
@@ -8,6 +9,7 @@ pub mod tenants;
 pub mod users;
 
 pub use clients::*;
+pub use devices::*;
 pub use keys::*;
 pub use sessions::*;
 pub use status::Status;

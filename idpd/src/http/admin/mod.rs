@@ -1,6 +1,7 @@
 //! The admin API: `/api/v1/...` on the admin listener, bearer admin tokens, OpenAPI document.
 
 pub mod clients;
+pub mod devices;
 pub mod keys;
 pub mod sessions;
 pub mod status;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::disable))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::revoke))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -59,7 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "idpd admin API", description = "Administration of idpd tenants, clients, keys, users and sessions. Every route but this document needs `Authorization: Bearer <admin token>`."),
+    info(title = "idpd admin API", description = "Administration of idpd tenants, clients, keys, users, sessions and devices. Every route but this document needs `Authorization: Bearer <admin token>`."),
     components(schemas(shared::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
@@ -67,7 +70,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         (name = "clients", description = "OAuth clients of a tenant"),
         (name = "keys", description = "Signing keys of a tenant and their rotation"),
         (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
-        (name = "sessions", description = "Browser sessions of a tenant: list and revoke")
+        (name = "sessions", description = "Browser sessions of a tenant: list and revoke"),
+        (name = "devices", description = "Registered devices of a tenant's users: list and revoke")
     )
 )]
 pub struct ApiDoc;

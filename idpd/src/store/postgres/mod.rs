@@ -5,6 +5,7 @@
 common_aggregates!(
     admin_tokens,
     clients,
+    devices,
     grants,
     keys,
     login,
