@@ -3,6 +3,7 @@
 
 mod admin_errors;
 mod admin_tenants;
+mod device_flow;
 mod lifecycle;
 mod login_browser;
 mod login_flow;
