@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use idp_tests::browser::Browser;
 use idp_tests::devices::{
-    GRANT_DEVICE, daemon_client, decide, device_authorization, issuer, jwt_claims, local_path, poll,
-    poll_until_decided, sign_in_via_device_page,
+    GRANT_DEVICE, daemon_client, decide, device_authorization, issuer, jwt_claims, local_path,
+    poll, poll_until_decided, sign_in_via_device_page,
 };
 use idp_tests::oauth::Op;
 use idp_tests::{Backend, both_backends, json, setup_with};
@@ -47,7 +47,8 @@ async fn device_flow_end_to_end(backend: Backend) {
     let grants = d["grant_types_supported"].as_array().unwrap();
     assert!(grants.contains(&json!(GRANT_DEVICE)), "{d}");
 
-    let (st, da) = device_authorization(idpd, "acme", &client_id, "openid email offline_access").await;
+    let (st, da) =
+        device_authorization(idpd, "acme", &client_id, "openid email offline_access").await;
     assert_eq!(st, 200, "{da}");
     let user_code = da["user_code"].as_str().unwrap();
     assert!(user_code_ok(user_code), "{user_code}");
@@ -62,7 +63,10 @@ async fn device_flow_end_to_end(backend: Backend) {
     assert!(device_code.len() >= 43, "256 bits: {device_code}");
 
     let (st, p) = poll(idpd, &client_id, device_code).await;
-    assert_eq!((st, p["error"].as_str()), (400, Some("authorization_pending")));
+    assert_eq!(
+        (st, p["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
 
     // The user approves in a browser: sign in through the device page, then approve.
     let mut b = Browser::new(idpd);
@@ -79,7 +83,10 @@ async fn device_flow_end_to_end(backend: Backend) {
 
     let (st, t) = poll_until_decided(idpd, &client_id, device_code, 1).await;
     assert_eq!(st, 200, "{t}");
-    assert!(t["refresh_token"].is_string() && t["id_token"].is_string(), "{t}");
+    assert!(
+        t["refresh_token"].is_string() && t["id_token"].is_string(),
+        "{t}"
+    );
     let at = t["access_token"].as_str().unwrap();
     let (st, info) = idp_tests::browser::userinfo(idpd, at).await;
     assert_eq!(st, 200, "{info}");
@@ -89,7 +96,11 @@ async fn device_flow_end_to_end(backend: Backend) {
     // Exactly once: the next poll finds the code used.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (st, p) = poll(idpd, &client_id, device_code).await;
-    assert_eq!((st, p["error"].as_str()), (400, Some("invalid_grant")), "{p}");
+    assert_eq!(
+        (st, p["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{p}"
+    );
 
     // The refresh token of the daemon works (rotated).
     let (st, r) = idp_tests::browser::token(
@@ -126,15 +137,25 @@ async fn deny_and_expiry(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("denied"), "{}", page.body);
     let (st, p) = poll(idpd, &client_id, denied["device_code"].as_str().unwrap()).await;
-    assert_eq!((st, p["error"].as_str()), (400, Some("access_denied")), "{p}");
+    assert_eq!(
+        (st, p["error"].as_str()),
+        (400, Some("access_denied")),
+        "{p}"
+    );
 
     let (_, late) = device_authorization(idpd, "acme", &client_id, "openid").await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
     let (st, p) = poll(idpd, &client_id, late["device_code"].as_str().unwrap()).await;
-    assert_eq!((st, p["error"].as_str()), (400, Some("expired_token")), "{p}");
+    assert_eq!(
+        (st, p["error"].as_str()),
+        (400, Some("expired_token")),
+        "{p}"
+    );
     // The expired code cannot be approved either.
     let page = b
-        .get(&local_path(late["verification_uri_complete"].as_str().unwrap()))
+        .get(&local_path(
+            late["verification_uri_complete"].as_str().unwrap(),
+        ))
         .await;
     let csrf = idp_tests::browser::hidden(&page.body, "csrf");
     let code = late["user_code"].as_str().unwrap();
@@ -162,11 +183,17 @@ async fn slow_down_and_parallel_polls(backend: Backend) {
     // Too fast: slow_down, and the interval grows by 5 s each time (1 -> 6 -> 11).
     let (st, p) = poll(idpd, &client_id, dc).await;
     assert_eq!((st, p["error"].as_str()), (400, Some("slow_down")), "{p}");
-    assert!(p["error_description"].as_str().unwrap().contains(" 6 "), "{p}");
+    assert!(
+        p["error_description"].as_str().unwrap().contains(" 6 "),
+        "{p}"
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (_, p) = poll(idpd, &client_id, dc).await;
     assert_eq!(p["error"], "slow_down", "1 s is too early now: {p}");
-    assert!(p["error_description"].as_str().unwrap().contains(" 11 "), "{p}");
+    assert!(
+        p["error_description"].as_str().unwrap().contains(" 11 "),
+        "{p}"
+    );
 
     // Parallel polls after approval: exactly one gets the tokens.
     let (_, da) = device_authorization(idpd, "acme", &client_id, "openid").await;
@@ -236,7 +263,10 @@ async fn user_code_guesses_are_limited(backend: Backend) {
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
     for i in 0..6 {
         let p = b
-            .post("/t/acme/device", &[("csrf", &csrf), ("user_code", "BCDF-GHJK")])
+            .post(
+                "/t/acme/device",
+                &[("csrf", &csrf), ("user_code", "BCDF-GHJK")],
+            )
             .await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "guess {i}");
     }
@@ -244,7 +274,10 @@ async fn user_code_guesses_are_limited(backend: Backend) {
     let p = b
         .post(
             "/t/acme/device",
-            &[("csrf", &csrf), ("user_code", da["user_code"].as_str().unwrap())],
+            &[
+                ("csrf", &csrf),
+                ("user_code", da["user_code"].as_str().unwrap()),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS, "{}", p.body);
@@ -259,18 +292,21 @@ async fn device_page_refuses_forged_posts(backend: Backend) {
     let code = da["user_code"].as_str().unwrap();
 
     let mut victim = Browser::new(idpd);
-    let page = sign_in_via_device_page(&mut victim, idpd, "/t/acme/device", "erin@example.com").await;
+    let page =
+        sign_in_via_device_page(&mut victim, idpd, "/t/acme/device", "erin@example.com").await;
     // SEC-08/09 headers on the device page.
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
-    assert!(page
-        .header("content-security-policy")
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     let csrf = idp_tests::browser::hidden(&page.body, "csrf");
 
     let mut attacker = Browser::new(idpd);
-    let other = sign_in_via_device_page(&mut attacker, idpd, "/t/acme/device", "mallory@example.com").await;
+    let other =
+        sign_in_via_device_page(&mut attacker, idpd, "/t/acme/device", "mallory@example.com").await;
     let foreign_csrf = idp_tests::browser::hidden(&other.body, "csrf");
     assert_ne!(csrf, foreign_csrf);
 
@@ -306,14 +342,21 @@ async fn device_page_refuses_forged_posts(backend: Backend) {
     let res = idp_tests::http_client()
         .post(format!("{}/t/acme/device", idpd.public_url()))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(idp_tests::oauth::form(&[("csrf", &csrf), ("user_code", code), ("action", "approve")]))
+        .body(idp_tests::oauth::form(&[
+            ("csrf", &csrf),
+            ("user_code", code),
+            ("action", "approve"),
+        ]))
         .send()
         .await
         .unwrap();
     assert_ne!(res.status(), StatusCode::OK);
 
     let (_, p) = poll(idpd, &client_id, da["device_code"].as_str().unwrap()).await;
-    assert_eq!(p["error"], "authorization_pending", "nothing was approved: {p}");
+    assert_eq!(
+        p["error"], "authorization_pending",
+        "nothing was approved: {p}"
+    );
 }
 
 /// SEC-22/25: the same policy as the other grants.
@@ -327,10 +370,18 @@ async fn device_grant_policy(backend: Backend) {
     // A client without the grant type.
     let web = idp_tests::browser::tenant_with_web_client(idpd, "web").await;
     let (st, v) = device_authorization(idpd, "web", &web, "openid").await;
-    assert_eq!((st, v["error"].as_str()), (400, Some("unauthorized_client")), "{v}");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{v}"
+    );
     // A scope the client may not have.
     let (st, v) = device_authorization(idpd, "acme", &client_id, "profile").await;
-    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")), "{v}");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{v}"
+    );
 
     // Disable the client: authorization, the device page and polling refuse.
     let (st, _) = api
@@ -342,19 +393,30 @@ async fn device_grant_policy(backend: Backend) {
         .await;
     assert_eq!(st, 200);
     let (st, v) = device_authorization(idpd, "acme", &client_id, "openid").await;
-    assert_eq!((st, v["error"].as_str()), (401, Some("invalid_client")), "{v}");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{v}"
+    );
     let mut b = Browser::new(idpd);
     let page = sign_in_via_device_page(&mut b, idpd, "/t/acme/device", "frank@example.com").await;
     let csrf = idp_tests::browser::hidden(&page.body, "csrf");
     let p = b
         .post(
             "/t/acme/device",
-            &[("csrf", &csrf), ("user_code", da["user_code"].as_str().unwrap())],
+            &[
+                ("csrf", &csrf),
+                ("user_code", da["user_code"].as_str().unwrap()),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
     let (st, v) = poll(idpd, &client_id, da["device_code"].as_str().unwrap()).await;
-    assert_eq!((st, v["error"].as_str()), (401, Some("invalid_client")), "{v}");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{v}"
+    );
 
     // Approved, then the user is disabled before the poll: no tokens.
     let (st, _) = api
@@ -383,6 +445,11 @@ async fn device_grant_policy(backend: Backend) {
         )
         .await;
     assert_eq!(st, 200);
-    let (st, v) = poll_until_decided(idpd, &client_id, da["device_code"].as_str().unwrap(), 1).await;
-    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_grant")), "{v}");
+    let (st, v) =
+        poll_until_decided(idpd, &client_id, da["device_code"].as_str().unwrap(), 1).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
 }

@@ -5,6 +5,7 @@ mod admin_errors;
 mod admin_tenants;
 mod device_flow;
 mod device_login;
+mod device_security;
 mod lifecycle;
 mod login_browser;
 mod login_flow;

@@ -7,8 +7,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use shared::admin::{
-    Client, ClientList, CreatedClient, DeviceList, KeyList, RotatedSecret, SessionList, SigningKey, Status,
-    Tenant, TenantList, User, UserList,
+    Client, ClientList, CreatedClient, DeviceList, KeyList, RotatedSecret, SessionList, SigningKey,
+    Status, Tenant, TenantList, User, UserList,
 };
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -318,7 +318,15 @@ impl Tabular for SessionList {
 impl Tabular for DeviceList {
     fn rows(&self) -> Rows {
         Rows {
-            header: vec!["ID", "USER", "NAME", "PLATFORM", "ALG", "CREATED", "LAST USED"],
+            header: vec![
+                "ID",
+                "USER",
+                "NAME",
+                "PLATFORM",
+                "ALG",
+                "CREATED",
+                "LAST USED",
+            ],
             rows: self
                 .items
                 .iter()

@@ -63,10 +63,20 @@ pub struct ConfigArgs {
     )]
     pub client_auth_failure_limit: Option<String>,
     /// Lifetime of device codes (RFC 8628) in seconds, 1 to 3600 [default: 600].
-    #[arg(long, global = true, env = "IDPD_DEVICE_CODE_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_DEVICE_CODE_TTL",
+        value_name = "SECONDS"
+    )]
     pub device_code_ttl: Option<String>,
     /// Seconds a device must wait between polls of the token endpoint, 1 to 60 [default: 5].
-    #[arg(long, global = true, env = "IDPD_DEVICE_POLL_INTERVAL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_DEVICE_POLL_INTERVAL",
+        value_name = "SECONDS"
+    )]
     pub device_poll_interval: Option<String>,
     /// Let external OIDC providers live on loopback addresses (development and tests only).
     #[arg(
@@ -286,21 +296,28 @@ impl Config {
             })?,
             None => file.client_auth_failure_limit.unwrap_or(20),
         };
-        let seconds = |key: &'static str, flag: Option<String>, file: Option<i64>, default: i64, max: i64| {
-            let v = match flag {
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))?,
-                None => file.unwrap_or(default),
+        let seconds =
+            |key: &'static str, flag: Option<String>, file: Option<i64>, default: i64, max: i64| {
+                let v = match flag {
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))?,
+                    None => file.unwrap_or(default),
+                };
+                if (1..=max).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(invalid(key, format!("must be between 1 and {max} seconds")))
+                }
             };
-            if (1..=max).contains(&v) {
-                Ok(v)
-            } else {
-                Err(invalid(key, format!("must be between 1 and {max} seconds")))
-            }
-        };
         let device_timing = crate::domain::oauth::device_code::Timing {
-            ttl_seconds: seconds("device_code_ttl", a.device_code_ttl, file.device_code_ttl, 600, 3600)?,
+            ttl_seconds: seconds(
+                "device_code_ttl",
+                a.device_code_ttl,
+                file.device_code_ttl,
+                600,
+                3600,
+            )?,
             interval_seconds: seconds(
                 "device_poll_interval",
                 a.device_poll_interval,

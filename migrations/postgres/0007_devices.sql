@@ -27,7 +27,7 @@ CREATE TABLE idp_device_authorizations (
     session_id          UUID,
     auth_time           TIMESTAMPTZ,
     interval_seconds    BIGINT NOT NULL,
-    next_poll_at        BIGINT NOT NULL,  -- Unix seconds: polling earlier is slow_down
+    next_poll_at        BIGINT NOT NULL,  -- Unix ms: polling earlier is slow_down
     last_poll_slow      BOOLEAN NOT NULL DEFAULT FALSE,
     created_at          TIMESTAMPTZ NOT NULL,
     expires_at          TIMESTAMPTZ NOT NULL

@@ -27,7 +27,7 @@ CREATE TABLE idp_device_authorizations (
     session_id          BLOB,
     auth_time           TEXT,
     interval_seconds    INTEGER NOT NULL,
-    next_poll_at        INTEGER NOT NULL,  -- Unix seconds: polling earlier is slow_down
+    next_poll_at        INTEGER NOT NULL,  -- Unix ms: polling earlier is slow_down
     last_poll_slow      BOOLEAN NOT NULL DEFAULT FALSE,
     created_at          TEXT NOT NULL,
     expires_at          TEXT NOT NULL

@@ -50,9 +50,15 @@ pub async fn device_authorization(
     scope: &str,
 ) -> (u16, Value) {
     let res = http_client()
-        .post(format!("{}/t/{slug}/device_authorization", idpd.public_url()))
+        .post(format!(
+            "{}/t/{slug}/device_authorization",
+            idpd.public_url()
+        ))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(crate::oauth::form(&[("client_id", client_id), ("scope", scope)]))
+        .body(crate::oauth::form(&[
+            ("client_id", client_id),
+            ("scope", scope),
+        ]))
         .send()
         .await
         .unwrap();
@@ -75,7 +81,12 @@ pub async fn poll(idpd: &Idpd, client_id: &str, device_code: &str) -> (u16, Valu
 /// Opens the device page of tenant acme, signing in first if needed (`path` is where the login starts,
 /// e.g. `/t/acme/device?user_code=…`) with a mailed code; returns the device page the login
 /// comes back to.
-pub async fn sign_in_via_device_page(b: &mut Browser, idpd: &Idpd, path: &str, email: &str) -> Page {
+pub async fn sign_in_via_device_page(
+    b: &mut Browser,
+    idpd: &Idpd,
+    path: &str,
+    email: &str,
+) -> Page {
     let seen = outbox_mails(idpd, email).len();
     let p = b.get(path).await;
     if p.status == StatusCode::OK {
@@ -117,7 +128,10 @@ pub async fn decide(
     );
     let csrf = hidden(&page.body, "csrf");
     let confirm = b
-        .post("/t/acme/device", &[("csrf", &csrf), ("user_code", &user_code)])
+        .post(
+            "/t/acme/device",
+            &[("csrf", &csrf), ("user_code", &user_code)],
+        )
         .await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
     assert!(confirm.body.contains("Backup daemon"), "{}", confirm.body);
@@ -235,7 +249,12 @@ pub fn unix_now() -> i64 {
 }
 
 /// The JWT bearer grant at tenant `slug`; (status, JSON).
-pub async fn device_login(idpd: &Idpd, slug: &str, client_id: &str, assertion: &str) -> (u16, Value) {
+pub async fn device_login(
+    idpd: &Idpd,
+    slug: &str,
+    client_id: &str,
+    assertion: &str,
+) -> (u16, Value) {
     let res = http_client()
         .post(format!("{}/t/{slug}/token", idpd.public_url()))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -259,7 +278,10 @@ pub async fn devices_api(
     body: Option<Value>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
     let mut req = http_client()
-        .request(method, format!("{}/t/acme/devices{path}", idpd.public_url()))
+        .request(
+            method,
+            format!("{}/t/acme/devices{path}", idpd.public_url()),
+        )
         .bearer_auth(at);
     if let Some(b) = body {
         req = req.json(&b);
@@ -293,7 +315,12 @@ pub async fn introspect(idpd: &Idpd, token: &str) -> Value {
 
 /// Polls (waiting `interval` seconds between polls) until the answer is not
 /// `authorization_pending`; (status, JSON).
-pub async fn poll_until_decided(idpd: &Idpd, client_id: &str, device_code: &str, interval: u64) -> (u16, Value) {
+pub async fn poll_until_decided(
+    idpd: &Idpd,
+    client_id: &str,
+    device_code: &str,
+    interval: u64,
+) -> (u16, Value) {
     for _ in 0..20 {
         tokio::time::sleep(std::time::Duration::from_millis(interval * 1000 + 100)).await;
         let (st, v) = poll(idpd, client_id, device_code).await;
@@ -306,10 +333,23 @@ pub async fn poll_until_decided(idpd: &Idpd, client_id: &str, device_code: &str,
 
 /// The whole device flow at tenant acme (idpd started with `--device-poll-interval 1`):
 /// `email` signs in with `b` and approves; returns the token response.
-pub async fn device_flow_tokens(b: &mut Browser, idpd: &Idpd, client_id: &str, email: &str) -> Value {
-    let (st, da) = device_authorization(idpd, "acme", client_id, "openid offline_access devices").await;
+pub async fn device_flow_tokens(
+    b: &mut Browser,
+    idpd: &Idpd,
+    client_id: &str,
+    email: &str,
+) -> Value {
+    let (st, da) =
+        device_authorization(idpd, "acme", client_id, "openid offline_access devices").await;
     assert_eq!(st, 200, "{da}");
-    let page = decide(b, idpd, da["verification_uri_complete"].as_str().unwrap(), email, true).await;
+    let page = decide(
+        b,
+        idpd,
+        da["verification_uri_complete"].as_str().unwrap(),
+        email,
+        true,
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let (st, t) = poll_until_decided(idpd, client_id, da["device_code"].as_str().unwrap(), 1).await;
     assert_eq!(st, 200, "{t}");

@@ -1,9 +1,9 @@
 //! Runs a parsed command line: one module per noun, sharing a [`Context`].
 
 mod client;
+mod device;
 mod key;
 mod session;
-mod device;
 mod status;
 mod tenant;
 mod user;

@@ -95,7 +95,10 @@ pub fn parse_public_jwk(jwk: &Value) -> std::result::Result<(Alg, Vec<u8>), Stri
     if let Some(a) = m.get("alg")
         && a.as_str() != Some(alg.as_str())
     {
-        return Err(format!("member \"alg\" must be {:?} for this key", alg.as_str()));
+        return Err(format!(
+            "member \"alg\" must be {:?} for this key",
+            alg.as_str()
+        ));
     }
     aws_lc_rs::signature::ParsedPublicKey::new(verification, &raw)
         .map_err(|_| "is not a valid public key of its curve".to_owned())?;
@@ -283,12 +286,17 @@ pub struct DeviceAuthorization {
     pub session_id: Option<Uuid>,
     pub auth_time: Option<OffsetDateTime>,
     pub interval_seconds: i64,
-    /// Unix seconds before which a poll is too early (`slow_down`).
+    /// Unix milliseconds before which a poll is too early (`slow_down`).
     pub next_poll_at: i64,
     /// Whether the poll that returned this row came too early.
     pub last_poll_slow: bool,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Prefix of device codes.
@@ -317,7 +325,7 @@ pub fn new_authorization(
         auth_time: None,
         interval_seconds,
         // The first poll may come at once.
-        next_poll_at: at.unix_timestamp(),
+        next_poll_at: unix_ms(at),
         last_poll_slow: false,
         created_at: at,
         expires_at: at + Duration::seconds(ttl_seconds),

@@ -34,10 +34,7 @@ use crate::i18n::Texts;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/t/{slug}/device_authorization",
-            post(device_authorization),
-        )
+        .route("/t/{slug}/device_authorization", post(device_authorization))
         .route("/t/{slug}/device", axum::routing::get(page).post(page_post))
         .route("/t/{slug}/devices", axum::routing::get(list).post(register))
         .route("/t/{slug}/devices/{id}", delete(remove))
@@ -211,7 +208,13 @@ async fn decide(
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         return Ok(res);
     }
-    let invalid = || p.enter(StatusCode::BAD_REQUEST, typed, Some(p.t.device_invalid_code));
+    let invalid = || {
+        p.enter(
+            StatusCode::BAD_REQUEST,
+            typed,
+            Some(p.t.device_invalid_code),
+        )
+    };
     let Some((authorization, client)) = device_code::lookup(&ctx, typed).await? else {
         return Ok(invalid());
     };
@@ -249,8 +252,7 @@ async fn decide(
     } else {
         p.t.device_denied
     };
-    Ok(p
-        .state
+    Ok(p.state
         .pages
         .message(StatusCode::OK, p.t, p.t.device_title, message))
 }
@@ -333,8 +335,7 @@ fn domain_error(e: crate::domain::Error) -> Response {
         }
         e => {
             tracing::error!(error = %crate::http::error::error_chain(&e), "device request failed");
-            let mut res =
-                public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+            let mut res = public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             res

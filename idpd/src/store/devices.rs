@@ -29,12 +29,12 @@ pub trait DeviceStore: Send + Sync {
 
     /// A taken user code (same tenant) is `Conflict`.
     async fn insert_device_authorization(&self, a: &DeviceAuthorization) -> Result<()>;
-    /// Records a poll at `now` (Unix seconds) in one statement: a poll before
+    /// Records a poll at `now` (Unix milliseconds) in one statement: a poll before
     /// `next_poll_at` sets `last_poll_slow` and adds 5 s to the interval (RFC 8628 §3.5).
     async fn poll_device_authorization(
         &self,
         device_code_digest: &[u8; 32],
-        now: i64,
+        now_ms: i64,
     ) -> Result<Option<DeviceAuthorization>>;
     /// Moves an approved authorization to consumed; of concurrent callers exactly one gets it.
     async fn consume_device_authorization(

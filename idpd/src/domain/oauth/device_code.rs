@@ -102,7 +102,10 @@ pub async fn count_guess(
     peer: Option<std::net::IpAddr>,
     session: &Session,
 ) -> Result<Result<(), i64>, StoreError> {
-    let mut keys = vec![(format!("user-code-session:{}", session.id), GUESSES_PER_SESSION)];
+    let mut keys = vec![(
+        format!("user-code-session:{}", session.id),
+        GUESSES_PER_SESSION,
+    )];
     if let Some(ip) = peer {
         keys.push((format!("user-code-ip:{ip}"), GUESSES_PER_IP));
     }
@@ -171,7 +174,7 @@ pub async fn poll(
     let digest = crypto::sha256(device_code.as_bytes());
     let found = ctx
         .store
-        .poll_device_authorization(&digest, now.unix_timestamp())
+        .poll_device_authorization(&digest, devices::unix_ms(now))
         .await?;
     let a = match found {
         Some(a) if a.tenant_id == ctx.tenant.id && a.client_id == client.client_id => a,
@@ -184,7 +187,9 @@ pub async fn poll(
     match a.state {
         DeviceState::Denied => return err(ErrorCode::AccessDenied, "the user denied the request"),
         DeviceState::Consumed => {
-            return Err(OAuthError::invalid_grant("the device code was already used"));
+            return Err(OAuthError::invalid_grant(
+                "the device code was already used",
+            ));
         }
         _ if a.last_poll_slow => {
             return err(
@@ -201,7 +206,9 @@ pub async fn poll(
         DeviceState::Approved => {}
     }
     let Some(a) = ctx.store.consume_device_authorization(&digest).await? else {
-        return Err(OAuthError::invalid_grant("the device code was already used"));
+        return Err(OAuthError::invalid_grant(
+            "the device code was already used",
+        ));
     };
     let (Some(user_id), Some(auth_time)) = (a.user_id, a.auth_time) else {
         return Err(OAuthError::invalid_grant("invalid device code"));
@@ -228,7 +235,12 @@ pub async fn poll(
         device_id: None,
     };
     ctx.store.insert_family(&family).await?;
-    let scopes: Vec<String> = a.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes: Vec<String> = a
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
     respond(
         ctx, client, &user, &family, &scopes, None, auth_time, None, &amr, refresh,

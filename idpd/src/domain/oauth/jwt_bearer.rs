@@ -53,9 +53,18 @@ pub async fn grant(
         return Err(invalid());
     }
     let now = OffsetDateTime::now_utc();
-    let exp = check_claims(&u.claims, &device.user_id.to_string(), ctx.issuer, now.unix_timestamp())
-        .map_err(OAuthError::invalid_grant)?;
-    let jti = u.claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    let exp = check_claims(
+        &u.claims,
+        &device.user_id.to_string(),
+        ctx.issuer,
+        now.unix_timestamp(),
+    )
+    .map_err(OAuthError::invalid_grant)?;
+    let jti = u
+        .claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let user = live_user(ctx, device.user_id).await?;
     let scopes = scope::narrow(scope, &client.scopes)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid())?;
@@ -100,7 +109,10 @@ fn check_claims(
     }
     // `aud`: the token endpoint or the issuer, as a string or in an array.
     let token_endpoint = format!("{issuer}/token");
-    let ok_aud = |v: &Value| v.as_str().is_some_and(|a| a == issuer || a == token_endpoint);
+    let ok_aud = |v: &Value| {
+        v.as_str()
+            .is_some_and(|a| a == issuer || a == token_endpoint)
+    };
     let aud_ok = match c.get("aud") {
         Some(Value::Array(a)) => a.iter().any(ok_aud),
         Some(v) => ok_aud(v),
@@ -118,7 +130,10 @@ fn check_claims(
     if exp > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS {
         return Err("exp may be at most 5 minutes ahead");
     }
-    let time = |k: &str| c.get(k).map(|v| v.as_i64().ok_or("a time claim is not a number"));
+    let time = |k: &str| {
+        c.get(k)
+            .map(|v| v.as_i64().ok_or("a time claim is not a number"))
+    };
     if let Some(nbf) = time("nbf").transpose()?
         && nbf > now + LEEWAY_SECONDS
     {

@@ -13,9 +13,9 @@ use super::{Peer, TenantEndpoint};
 use crate::app::AppState;
 use crate::domain::clients::ClientRecord;
 use crate::domain::clients::{GRANT_DEVICE_CODE, GRANT_JWT_BEARER};
-use crate::domain::oauth::{code, device_code, jwt_bearer};
 use crate::domain::oauth::token::{self, Ctx};
 use crate::domain::oauth::{ErrorCode, OAuthError};
+use crate::domain::oauth::{code, device_code, jwt_bearer};
 
 /// Parses the form and authenticates the client: the common first half of all three.
 pub(crate) async fn begin<'a>(

@@ -167,18 +167,18 @@ impl DeviceStore for Backend {
     async fn poll_device_authorization(
         &self,
         device_code_digest: &[u8; 32],
-        now: i64,
+        now_ms: i64,
     ) -> Result<Option<DeviceAuthorization>> {
         // Every right-hand side reads the row as it was before this statement.
         let row = sqlx::query(
             "UPDATE idp_device_authorizations SET \
                last_poll_slow = (next_poll_at > $2), \
                interval_seconds = interval_seconds + CASE WHEN next_poll_at > $2 THEN 5 ELSE 0 END, \
-               next_poll_at = $2 + interval_seconds + CASE WHEN next_poll_at > $2 THEN 5 ELSE 0 END \
+               next_poll_at = $2 + 1000 * (interval_seconds + CASE WHEN next_poll_at > $2 THEN 5 ELSE 0 END) \
              WHERE device_code_digest = $1 RETURNING *",
         )
         .bind(&device_code_digest[..])
-        .bind(now)
+        .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(authorization).transpose()
