@@ -274,10 +274,10 @@ pub async fn verify_access_token(
         }
     }
     // A device login's token: the device must still be registered (issue 6).
-    if let Some(did) = claims.get("did") {
-        if !super::jwt_bearer::device_claim_live(ctx, did).await? {
-            return Ok(None);
-        }
+    if let Some(did) = claims.get("did")
+        && !super::jwt_bearer::device_claim_live(ctx, did).await?
+    {
+        return Ok(None);
     }
     Ok(Some(claims))
 }
