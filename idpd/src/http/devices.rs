@@ -54,7 +54,7 @@ async fn device_authorization(
         let (form, client) = begin(&ctx, peer, &headers, body).await?;
         let timing = state.config.device_timing;
         Ok::<_, OAuthResponse>(
-            device_code::authorize_device(&ctx, &client, form.get("scope"), timing).await?,
+            device_code::authorize_device(&ctx, &client, form.get("scope"), timing, peer.0).await?,
         )
     }
     .await;

@@ -43,6 +43,13 @@ pub const GUESSES_PER_IP: Limit = Limit {
     window_seconds: 600,
 };
 
+/// Device authorization requests per source address: each stores a row until it expires,
+/// so a flood is refused rather than kept.
+pub const REQUESTS_PER_IP: Limit = Limit {
+    max: 60,
+    window_seconds: 600,
+};
+
 /// RFC 8628 §3.2.
 #[derive(Debug, Serialize)]
 pub struct AuthorizationResponse {
@@ -60,9 +67,19 @@ pub async fn authorize_device(
     client: &ClientRecord,
     scope: Option<&str>,
     timing: Timing,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<AuthorizationResponse, OAuthError> {
     check_grant(client, GRANT_DEVICE_CODE)?;
     let scopes = scope::narrow(scope, &client.scopes)?;
+    if let Some(ip) = peer
+        && let Err(retry_after) =
+            rate_limit::hit(ctx.store, &format!("device-authz-ip:{ip}"), REQUESTS_PER_IP).await?
+    {
+        return Err(OAuthError::new(
+            ErrorCode::RateLimited { retry_after },
+            "too many device authorization requests; retry later",
+        ));
+    }
     // A live user code collides with probability ~n/20^8; try again on the rare conflict.
     for _ in 0..3 {
         let (device_code, user_code, record) = devices::new_authorization(
