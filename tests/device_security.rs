@@ -32,6 +32,25 @@ fn hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
     format!("{input}.{}", b64(tag.as_ref()))
 }
 
+/// SubjectPublicKeyInfo DER of a device key (RFC 8410 / RFC 5480 fixed prefixes).
+fn spki(key: &DeviceKey) -> Vec<u8> {
+    let prefix: &[u8] = match key.alg() {
+        "EdDSA" => &[
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ],
+        _ => &[
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ],
+    };
+    [prefix, &key.public_bytes()].concat()
+}
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+}
+
 async fn hostile_assertions_are_invalid_grant(backend: Backend) {
     let st = setup_with(backend, &["--device-poll-interval", "1"]).await;
     let idpd = &st.idpd;
@@ -123,6 +142,22 @@ async fn hostile_assertions_are_invalid_grant(backend: Backend) {
                 &json!({"alg": "HS256"}),
                 &claims("acme", &d2, &user),
                 &ec.public_bytes(),
+            ),
+        ),
+        (
+            "HS256 with the SPKI DER",
+            hs256(&json!({"alg": "HS256"}), &c(), &spki(&ed)),
+        ),
+        (
+            "HS256 with the PEM",
+            hs256(&json!({"alg": "HS256"}), &c(), pem(&spki(&ed)).as_bytes()),
+        ),
+        (
+            "HS256 with the P-256 PEM",
+            hs256(
+                &json!({"alg": "HS256"}),
+                &claims("acme", &d2, &user),
+                pem(&spki(&ec)).as_bytes(),
             ),
         ),
         ("flipped signature byte", flipped),
@@ -251,6 +286,22 @@ async fn hostile_assertions_are_invalid_grant(backend: Backend) {
     assert_eq!(
         (code, v["error"].as_str()),
         (400, Some("invalid_request")),
+        "{v}"
+    );
+    // SEC-25: a disabled client gets nothing, even with a perfect assertion.
+    let (code, _) = idpd
+        .api()
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/tenants/acme/clients/{client_id}"),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, v) = device_login(idpd, "acme", &client_id, &ed.sign(&ed_h, &c())).await;
+    assert_eq!(
+        (code, v["error"].as_str()),
+        (401, Some("invalid_client")),
         "{v}"
     );
     let log = idpd.logs.text();
