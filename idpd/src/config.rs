@@ -600,6 +600,45 @@ mod tests {
     }
 
     #[test]
+    fn device_timing() {
+        let c = Config::merge(&ConfigArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            (
+                c.device_timing.ttl_seconds,
+                c.device_timing.interval_seconds
+            ),
+            (600, 5)
+        );
+        let file = yaml("device_code_ttl: 60\ndevice_poll_interval: 2\n").unwrap();
+        let args = ConfigArgs {
+            device_poll_interval: Some("1".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(&args, file).unwrap();
+        assert_eq!(
+            (
+                c.device_timing.ttl_seconds,
+                c.device_timing.interval_seconds
+            ),
+            (60, 1)
+        );
+        for (key, ttl, interval) in [
+            ("device_code_ttl", "0", "5"),
+            ("device_code_ttl", "3601", "5"),
+            ("device_poll_interval", "600", "61"),
+            ("device_poll_interval", "600", "soon"),
+        ] {
+            let args = ConfigArgs {
+                device_code_ttl: Some(ttl.into()),
+                device_poll_interval: Some(interval.into()),
+                ..Default::default()
+            };
+            let e = Config::merge(&args, FileConfig::default()).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    #[test]
     fn unknown_env_is_refused() {
         assert!(check_env(["IDPD_LISTEN".to_owned(), "PATH".to_owned()].into_iter()).is_ok());
         let e = check_env(["IDPD_LISTN".to_owned()].into_iter()).unwrap_err();
