@@ -60,6 +60,9 @@ async fn openapi_matches_routes(backend: Backend) {
         "POST /api/v1/tenants/{tenant}/users/{user}/disable",
         "GET /api/v1/tenants/{tenant}/sessions",
         "DELETE /api/v1/sessions/{id}",
+        "GET /api/v1/tenants/{tenant}/devices",
+        "DELETE /api/v1/tenants/{tenant}/devices/{id}",
+        "GET /api/v1/audit",
     ];
     mounted.sort();
     assert_eq!(documented, mounted);

@@ -122,6 +122,9 @@ pub enum Command {
     /// List and revoke a tenant's browser sessions
     #[command(subcommand)]
     Session(SessionCommand),
+    /// List and revoke the registered devices of a tenant's users
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Create and update tenants, clients and users to match YAML documents
     #[command(long_about = APPLY_ABOUT)]
     Apply(ApplyArgs),
@@ -797,6 +800,40 @@ pub struct SessionListArgs {
 #[derive(Args)]
 pub struct SessionRevokeArgs {
     /// Id of the session (see `idpctl session list`)
+    #[arg(value_parser = parse_session_id, allow_hyphen_values = true)]
+    pub id: String,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// List a tenant's registered devices, oldest first
+    List(DeviceListArgs),
+    /// Revoke a device: its refresh tokens fail and its access tokens turn inactive at once
+    Revoke(DeviceRevokeArgs),
+}
+
+#[derive(Args)]
+pub struct DeviceListArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Only the devices of this user (id or email)
+    #[arg(long, value_name = "USER", value_parser = parse_user_ref, allow_hyphen_values = true)]
+    pub user: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DeviceRevokeArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Id of the device (see `idpctl device list`)
     #[arg(value_parser = parse_session_id, allow_hyphen_values = true)]
     pub id: String,
 

@@ -16,7 +16,7 @@ use shared::admin::{
     RotateSecret, RotatedSecret, SigningKey, Status, Tenant, TenantList, UpdateClient,
     UpdateTenant,
 };
-use shared::admin::{AuditList, CreateUser, SessionList, UpdateUser, User, UserList};
+use shared::admin::{AuditList, CreateUser, DeviceList, SessionList, UpdateUser, User, UserList};
 
 use crate::error::Error;
 use crate::token::Token;
@@ -338,6 +338,20 @@ impl Client {
             None::<&()>,
         )
         .map(drop)
+    }
+
+    /// A tenant's registered devices; only those of `user` (id or email) when given.
+    pub fn list_devices(&self, tenant: &str, user: Option<&str>) -> Result<DeviceList, Error> {
+        let mut url = self.endpoint(&["tenants", tenant, "devices"]);
+        if let Some(user) = user {
+            url.query_pairs_mut().append_pair("user", user);
+        }
+        self.call(Method::GET, url, None::<&()>)?.json()
+    }
+
+    pub fn revoke_device(&self, tenant: &str, id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "devices", id]);
+        self.call(Method::DELETE, url, None::<&()>).map(drop)
     }
 
     /// Audit events matching `q`: newest first, or after `q.after` oldest first.

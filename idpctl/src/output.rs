@@ -7,8 +7,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use shared::admin::{
-    AuditList, Client, ClientList, CreatedClient, KeyList, RotatedSecret, SessionList, SigningKey,
-    Status, Tenant, TenantList, User, UserList,
+    AuditList, Client, ClientList, CreatedClient, DeviceList, KeyList, RotatedSecret, SessionList,
+    SigningKey, Status, Tenant, TenantList, User, UserList,
 };
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -337,6 +337,37 @@ impl Tabular for SessionList {
                         timestamp(s.auth_time),
                         timestamp(s.last_seen_at),
                         timestamp(s.expires_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Tabular for DeviceList {
+    fn rows(&self) -> Rows {
+        Rows {
+            header: vec![
+                "ID",
+                "USER",
+                "NAME",
+                "PLATFORM",
+                "ALG",
+                "CREATED",
+                "LAST USED",
+            ],
+            rows: self
+                .items
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.to_string(),
+                        d.user_id.to_string(),
+                        d.name.clone(),
+                        d.platform.clone(),
+                        d.alg.clone(),
+                        timestamp(d.created_at),
+                        d.last_used_at.map(timestamp).unwrap_or_default(),
                     ]
                 })
                 .collect(),

@@ -62,6 +62,22 @@ pub struct ConfigArgs {
         value_name = "N"
     )]
     pub client_auth_failure_limit: Option<String>,
+    /// Lifetime of device codes (RFC 8628) in seconds, 1 to 3600 [default: 600].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_DEVICE_CODE_TTL",
+        value_name = "SECONDS"
+    )]
+    pub device_code_ttl: Option<String>,
+    /// Seconds a device must wait between polls of the token endpoint, 1 to 60 [default: 5].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_DEVICE_POLL_INTERVAL",
+        value_name = "SECONDS"
+    )]
+    pub device_poll_interval: Option<String>,
     /// Let external OIDC providers live on loopback addresses (development and tests only).
     #[arg(
         long,
@@ -90,6 +106,8 @@ pub const ENV_VARS: &[&str] = &[
     "IDPD_TLS_KEY_FILE",
     "IDPD_ALLOW_LOOPBACK_UPSTREAMS",
     "IDPD_CLIENT_AUTH_FAILURE_LIMIT",
+    "IDPD_DEVICE_CODE_TTL",
+    "IDPD_DEVICE_POLL_INTERVAL",
 ];
 
 /// The YAML file, as written.
@@ -109,6 +127,8 @@ pub struct FileConfig {
     tls_key_file: Option<PathBuf>,
     allow_loopback_upstreams: Option<bool>,
     client_auth_failure_limit: Option<u32>,
+    device_code_ttl: Option<i64>,
+    device_poll_interval: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,6 +161,8 @@ pub struct Config {
     pub allow_loopback_upstreams: bool,
     /// Failed client authentications per client and minute (0: unlimited).
     pub client_auth_failure_limit: u32,
+    /// Lifetime of device codes and the polling interval (RFC 8628).
+    pub device_timing: crate::domain::oauth::device_code::Timing,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +296,38 @@ impl Config {
             })?,
             None => file.client_auth_failure_limit.unwrap_or(20),
         };
+        let seconds =
+            |key: &'static str, flag: Option<String>, file: Option<i64>, default: i64, max: i64| {
+                let v = match flag {
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))?,
+                    None => file.unwrap_or(default),
+                };
+                if (1..=max).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(invalid(key, format!("must be between 1 and {max} seconds")))
+                }
+            };
+        let device_timing = crate::domain::oauth::device_code::Timing {
+            ttl_seconds: seconds(
+                "device_code_ttl",
+                a.device_code_ttl,
+                file.device_code_ttl,
+                600,
+                3600,
+            )?,
+            interval_seconds: seconds(
+                "device_poll_interval",
+                a.device_poll_interval,
+                file.device_poll_interval,
+                5,
+                60,
+            )?,
+        };
         Ok(Config {
+            device_timing,
             client_auth_failure_limit,
             listen,
             admin_listen,
@@ -339,6 +392,14 @@ impl Config {
             "client_auth_failure_limit",
             Value::Number(self.client_auth_failure_limit.into()),
         );
+        m.insert(
+            "device_code_ttl",
+            Value::Number(self.device_timing.ttl_seconds.into()),
+        );
+        m.insert(
+            "device_poll_interval",
+            Value::Number(self.device_timing.interval_seconds.into()),
+        );
         m
     }
 }
@@ -366,6 +427,8 @@ log_level: info                   # tracing filter, e.g. idpd=debug,info
 # tls_key_file: /etc/idpd/tls/key.pem
 allow_loopback_upstreams: false   # development only: external providers on 127.0.0.1
 client_auth_failure_limit: 20     # failed client authentications per client and minute (x5 per address); 0: off
+device_code_ttl: 600              # seconds a device code (RFC 8628) stays valid
+device_poll_interval: 5           # seconds a device waits between token polls
 ";
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -533,6 +596,45 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn device_timing() {
+        let c = Config::merge(&ConfigArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            (
+                c.device_timing.ttl_seconds,
+                c.device_timing.interval_seconds
+            ),
+            (600, 5)
+        );
+        let file = yaml("device_code_ttl: 60\ndevice_poll_interval: 2\n").unwrap();
+        let args = ConfigArgs {
+            device_poll_interval: Some("1".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(&args, file).unwrap();
+        assert_eq!(
+            (
+                c.device_timing.ttl_seconds,
+                c.device_timing.interval_seconds
+            ),
+            (60, 1)
+        );
+        for (key, ttl, interval) in [
+            ("device_code_ttl", "0", "5"),
+            ("device_code_ttl", "3601", "5"),
+            ("device_poll_interval", "600", "61"),
+            ("device_poll_interval", "600", "soon"),
+        ] {
+            let args = ConfigArgs {
+                device_code_ttl: Some(ttl.into()),
+                device_poll_interval: Some(interval.into()),
+                ..Default::default()
+            };
+            let e = Config::merge(&args, FileConfig::default()).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
         }
     }
 

@@ -20,6 +20,16 @@ pub struct Texts {
     pub sign_out_question: &'static str,
     pub sign_out: &'static str,
     pub invalid_email: &'static str,
+    pub device_title: &'static str,
+    pub device_code_label: &'static str,
+    pub device_continue: &'static str,
+    pub device_confirm: &'static str,
+    pub device_scopes: &'static str,
+    pub device_approve: &'static str,
+    pub device_deny: &'static str,
+    pub device_approved: &'static str,
+    pub device_denied: &'static str,
+    pub device_invalid_code: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -39,6 +49,16 @@ pub const EN: Texts = Texts {
     sign_out_question: "Sign out of {tenant}?",
     sign_out: "Sign out",
     invalid_email: "Enter a valid email address.",
+    device_title: "Connect a device",
+    device_code_label: "Code shown on the device",
+    device_continue: "Continue",
+    device_confirm: "{client} wants to access your account.",
+    device_scopes: "It asks for:",
+    device_approve: "Approve",
+    device_deny: "Deny",
+    device_approved: "Done. Return to your device.",
+    device_denied: "The request was denied.",
+    device_invalid_code: "That code is not valid or has expired. Check the code on the device.",
 };
 
 pub const NB: Texts = Texts {
@@ -58,6 +78,16 @@ pub const NB: Texts = Texts {
     sign_out_question: "Logge ut av {tenant}?",
     sign_out: "Logg ut",
     invalid_email: "Skriv inn en gyldig e-postadresse.",
+    device_title: "Koble til en enhet",
+    device_code_label: "Koden som vises på enheten",
+    device_continue: "Fortsett",
+    device_confirm: "{client} ber om tilgang til kontoen din.",
+    device_scopes: "Den ber om:",
+    device_approve: "Godkjenn",
+    device_deny: "Avslå",
+    device_approved: "Ferdig. Gå tilbake til enheten.",
+    device_denied: "Forespørselen ble avslått.",
+    device_invalid_code: "Koden er ikke gyldig eller har utløpt. Sjekk koden på enheten.",
 };
 
 /// Picks the texts for the first supported tag of `ui_locales`, then of `tenant_locales`.

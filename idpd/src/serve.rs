@@ -152,6 +152,7 @@ async fn purge(store: &dyn crate::store::Store) -> Result<(), crate::store::Stor
     store.purge_revocations(now).await?;
     store.purge_rate_limits(now.unix_timestamp() - 3600).await?;
     store.purge_expired(now - time::Duration::days(1)).await?;
+    store.purge_devices(now).await?;
     Ok(())
 }
 

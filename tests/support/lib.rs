@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub use serde_json::{Value, json};
 
 pub mod browser;
+pub mod devices;
 pub mod oauth;
 
 /// Runs `$body` (an `async fn(Backend)`) once per backend: `name_sqlite` always, and

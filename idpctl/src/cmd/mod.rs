@@ -4,6 +4,7 @@ mod apply;
 mod audit;
 mod client;
 mod context;
+mod device;
 mod key;
 mod session;
 mod status;
@@ -105,6 +106,7 @@ pub fn execute(
         Command::Key(command) => key::run(command, &mut ctx),
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
+        Command::Device(command) => device::run(command, &mut ctx),
         Command::Audit(command) => audit::run(command, &mut ctx),
         Command::Apply(args) => apply::apply(args, &mut ctx),
         Command::Export(args) => apply::export(args, &mut ctx),

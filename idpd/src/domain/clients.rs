@@ -24,6 +24,7 @@ pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A client as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,8 @@ pub struct TokenFamily {
     pub session_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    /// The registered device a device login (RFC 7523) bound the family to.
+    pub device_id: Option<Uuid>,
 }
 
 /// What an authorization code stands for.

@@ -26,6 +26,9 @@ pub struct LoginFlow {
     pub email: Option<String>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// An internal path (made by idpd, never taken from a request) where the browser goes
+    /// after the login instead of back to a client: the device page (RFC 8628 §3.3).
+    pub resume: Option<String>,
 }
 
 impl LoginFlow {
@@ -41,6 +44,7 @@ impl LoginFlow {
             email: None,
             created_at: now,
             expires_at: now + FLOW_TTL,
+            resume: None,
         };
         (flow, secret)
     }

@@ -4,6 +4,7 @@
 pub mod admin_tokens;
 pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod error;
 pub mod grants;
 pub mod keys;

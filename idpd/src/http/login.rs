@@ -41,16 +41,19 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/logout", get(logout).post(logout))
 }
 
-fn https(state: &AppState) -> bool {
+pub(crate) fn https(state: &AppState) -> bool {
     state.config.public_https()
 }
 
-fn texts_for(tenant: &crate::domain::tenants::Tenant, ui_locales: &[String]) -> &'static Texts {
+pub(crate) fn texts_for(
+    tenant: &crate::domain::tenants::Tenant,
+    ui_locales: &[String],
+) -> &'static Texts {
     i18n::pick(ui_locales.iter().map(String::as_str), &tenant.locales)
 }
 
 /// A redirect after a GET (302) or a POST (303, so the browser does not re-POST; RFC 9700 §4.12).
-fn redirect(method: &Method, location: &str) -> Response {
+pub(crate) fn redirect(method: &Method, location: &str) -> Response {
     let status = if method == Method::POST {
         StatusCode::SEE_OTHER
     } else {
@@ -147,18 +150,31 @@ async fn authorize(
     if req.prompt_none {
         return fail("login_required", "the user is not signed in");
     }
-    let (flow, secret) = LoginFlow::new(tenant.id, req);
+    send_to_login(state, ep, req, None, &method).await
+}
+
+/// Starts a login flow for this browser and sends it to the login page; after the login the
+/// flow finishes `req`, or goes to `resume` (an internal path idpd made) when given.
+pub(crate) async fn send_to_login(
+    state: &AppState,
+    ep: &TenantEndpoint,
+    req: AuthorizationRequest,
+    resume: Option<String>,
+    method: &Method,
+) -> Response {
+    let (mut flow, secret) = LoginFlow::new(ep.tenant.id, req);
+    flow.resume = resume;
     if let Err(e) = state.store.insert_flow(&flow).await {
-        return unavailable(state, t, e);
+        return unavailable(state, texts_for(&ep.tenant, &[]), e);
     }
     let mut res = redirect(
-        &method,
+        method,
         &format!("{}/login?flow={}", ep.issuer_path(), flow.id),
     );
     res.headers_mut().append(
         header::SET_COOKIE,
         pages::flow_cookie(
-            tenant,
+            &ep.tenant,
             https(state),
             &secret,
             login::FLOW_TTL.whole_seconds(),
@@ -172,7 +188,7 @@ fn within_max_age(session: &Session, max_age: Option<i64>) -> bool {
 }
 
 /// The live session of this tenant named by the browser's cookie, touched (idle timeout).
-async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     tenant: &crate::domain::tenants::Tenant,
     headers: &HeaderMap,
@@ -233,7 +249,11 @@ async fn finish(
     res
 }
 
-fn unavailable(state: &AppState, t: &'static Texts, e: crate::store::StoreError) -> Response {
+pub(crate) fn unavailable(
+    state: &AppState,
+    t: &'static Texts,
+    e: crate::store::StoreError,
+) -> Response {
     tracing::error!(error = %crate::http::error::error_chain(&e), "login step failed");
     let mut res = state.pages.message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -351,7 +371,7 @@ async fn checked_form(
     Ok((flow, secret, form))
 }
 
-fn same_origin(origin: &str, public_url: &str) -> bool {
+pub(crate) fn same_origin(origin: &str, public_url: &str) -> bool {
     match (url::Url::parse(origin), url::Url::parse(public_url)) {
         (Ok(a), Ok(b)) => a.origin() == b.origin(),
         _ => false,
@@ -539,14 +559,23 @@ async fn complete_login(
         &token,
         ep.tenant.session.ttl_seconds,
     );
-    let mut res = finish(
-        &ep.ctx(state),
-        &flow.request,
-        &session,
-        &method,
-        Some(cookie),
-    )
-    .await;
+    let mut res = match &flow.resume {
+        Some(path) => {
+            let mut res = redirect(&method, path);
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res
+        }
+        None => {
+            finish(
+                &ep.ctx(state),
+                &flow.request,
+                &session,
+                &method,
+                Some(cookie),
+            )
+            .await
+        }
+    };
     res.headers_mut().append(
         header::SET_COOKIE,
         pages::flow_cookie(&ep.tenant, https(state), "", 0),
@@ -765,7 +794,13 @@ async fn logout(
 }
 
 fn logout_csrf(session_cookie: &str) -> String {
-    let mut input = b"idp logout\0".to_vec();
+    session_csrf("logout", session_cookie)
+}
+
+/// The CSRF token of a form of a signed-in page: derived from the session cookie and the
+/// form's purpose, so only a page served to this browser can carry it.
+pub(crate) fn session_csrf(purpose: &str, session_cookie: &str) -> String {
+    let mut input = format!("idp {purpose}\0").into_bytes();
     input.extend_from_slice(session_cookie.as_bytes());
     crypto::hex(&crypto::sha256(&input)[..16])
 }

@@ -20,6 +20,7 @@ impl Pages {
             ("base.html", include_str!("../../templates/base.html")),
             ("login.html", include_str!("../../templates/login.html")),
             ("message.html", include_str!("../../templates/message.html")),
+            ("device.html", include_str!("../../templates/device.html")),
         ] {
             env.add_template(name, src)
                 .expect("the built-in templates parse (checked by the tests)");
@@ -72,6 +73,9 @@ pub fn ctx_texts(t: &'static Texts) -> minijinja::Value {
         lang => t.lang, sign_in_to => t.sign_in_to, email_label => t.email_label,
         send_code => t.send_code, code_sent => t.code_sent, code_label => t.code_label,
         verify => t.verify, sign_out => t.sign_out,
+        device_title => t.device_title, device_code_label => t.device_code_label,
+        device_continue => t.device_continue, device_scopes => t.device_scopes,
+        device_approve => t.device_approve, device_deny => t.device_deny,
     }
 }
 

@@ -63,6 +63,15 @@ macro_rules! migrations {
                 )),
             ),
             (
+                7,
+                "devices",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0007_devices.sql"
+                )),
+            ),
+            (
                 8,
                 "audit",
                 include_str!(concat!(
@@ -75,6 +84,7 @@ macro_rules! migrations {
     };
 }
 
+mod devices;
 mod login;
 pub mod postgres;
 mod rows;
@@ -87,6 +97,7 @@ use uuid::Uuid;
 
 use time::OffsetDateTime;
 
+pub use devices::DeviceStore;
 pub use login::{GrantStore, LoginStore};
 
 use crate::domain::admin_tokens::AdminToken;
@@ -277,6 +288,7 @@ pub trait Store:
     + AdminTokenStore
     + AuditStore
     + MetaStore
+    + DeviceStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -214,6 +214,7 @@ where
         email: row.try_get("email")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        resume: row.try_get("resume")?,
     })
 }
 
@@ -287,6 +288,7 @@ where
         session_id: row.try_get("session_id")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        device_id: row.try_get("device_id")?,
     })
 }
 

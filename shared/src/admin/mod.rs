@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod keys;
 pub mod sessions;
 pub mod status;
@@ -10,6 +11,7 @@ pub mod users;
 
 pub use audit::*;
 pub use clients::*;
+pub use devices::*;
 pub use keys::*;
 pub use sessions::*;
 pub use status::Status;

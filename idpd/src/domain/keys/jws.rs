@@ -86,6 +86,14 @@ impl<'a> Unverified<'a> {
             && !self.header.contains_key("crit")
             && material::verify(alg, public, self.signing_input.as_bytes(), &self.signature)
     }
+
+    /// `verify` for a JWS signed by someone else (device assertions, RFC 7523): also refuses
+    /// every header that names or carries a key (RFC 8725 §3.10), so the key is always the
+    /// one the caller looked up, and nothing is ever fetched.
+    pub fn verify_inbound(&self, alg: Alg, public: &[u8]) -> bool {
+        const KEY_HEADERS: &[&str] = &["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
+        !KEY_HEADERS.iter().any(|h| self.header.contains_key(*h)) && self.verify(alg, public)
+    }
 }
 
 #[cfg(test)]

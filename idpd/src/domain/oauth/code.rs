@@ -32,6 +32,7 @@ pub async fn issue_code(
         session_id: Some(session.id),
         created_at: crate::domain::tenants::now(),
         revoked_at: None,
+        device_id: None,
     };
     let request = CodeRequest {
         client_id: req.client_id.clone(),
@@ -97,19 +98,7 @@ pub async fn exchange_code(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked"))?;
     let user = live_user(ctx, family.user_id).await?;
-    let scope = r.scope.join(" ");
-    // A refresh token goes to clients registered for the refresh_token grant: for OpenID
-    // requests only with `offline_access` (OIDC Core §11), for plain OAuth requests by that
-    // registration alone.
-    let has = |s: &str| r.scope.iter().any(|x| x == s);
-    let refresh =
-        if client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid")) {
-            let (value, rt) = grants::new_refresh(family.id, &scope);
-            ctx.store.insert_refresh(&rt).await?;
-            Some(value)
-        } else {
-            None
-        };
+    let refresh = new_refresh_for(ctx, client, &family, &r.scope).await?;
     respond(
         ctx,
         client,
@@ -166,6 +155,12 @@ pub async fn refresh(
         ));
     }
     let user = live_user(ctx, family.user_id).await?;
+    // A device-bound family lives only as long as its device (issue 6).
+    if let Some(did) = family.device_id
+        && !super::jwt_bearer::device_live(ctx, did).await?
+    {
+        return Err(OAuthError::invalid_grant("the device was revoked"));
+    }
     let granted: Vec<String> = old
         .scope
         .split(' ')
@@ -195,6 +190,24 @@ pub async fn refresh(
     .await
 }
 
+/// A refresh token goes to clients registered for the refresh_token grant: for OpenID
+/// requests only with `offline_access` (OIDC Core §11), for plain OAuth requests by that
+/// registration alone. Returns the value to hand out.
+pub(super) async fn new_refresh_for(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    family: &TokenFamily,
+    scopes: &[String],
+) -> Result<Option<String>, OAuthError> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    if !(client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid"))) {
+        return Ok(None);
+    }
+    let (value, rt) = grants::new_refresh(family.id, &scopes.join(" "));
+    ctx.store.insert_refresh(&rt).await?;
+    Ok(Some(value))
+}
+
 /// SEC-25: a disabled or deleted user gets nothing, on every grant.
 pub async fn live_user(ctx: &Ctx<'_>, id: Uuid) -> Result<UserRecord, OAuthError> {
     match ctx.store.find_user(ctx.tenant.id, id).await? {
@@ -204,7 +217,7 @@ pub async fn live_user(ctx: &Ctx<'_>, id: Uuid) -> Result<UserRecord, OAuthError
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn respond(
+pub(super) async fn respond(
     ctx: &Ctx<'_>,
     client: &ClientRecord,
     user: &UserRecord,
@@ -222,7 +235,7 @@ async fn respond(
         client,
         &user.id.to_string(),
         scope.clone(),
-        Some(family.id),
+        Some(family),
     )
     .await?;
     let id_token = if scopes.iter().any(|s| s == "openid") {

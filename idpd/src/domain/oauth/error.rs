@@ -14,6 +14,11 @@ pub enum ErrorCode {
     InvalidScope,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5 polling answers.
+    AuthorizationPending,
+    SlowDown,
+    AccessDenied,
+    ExpiredToken,
     /// Too many failures from this client or address: HTTP 429 with `Retry-After`, sent as
     /// `temporarily_unavailable` (RFC 6749 has no code of its own for it).
     RateLimited {
@@ -31,6 +36,10 @@ impl fmt::Display for ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::TemporarilyUnavailable | ErrorCode::RateLimited { .. } => {
                 "temporarily_unavailable"
             }

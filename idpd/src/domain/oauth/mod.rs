@@ -3,7 +3,9 @@
 
 pub mod authorize;
 pub mod code;
+pub mod device_code;
 pub mod error;
+pub mod jwt_bearer;
 pub mod scope;
 pub mod token;
 

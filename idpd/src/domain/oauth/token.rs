@@ -150,6 +150,9 @@ pub struct AccessClaims {
     /// The grant family (user tokens only): revoking it makes the token inactive at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fid: Option<uuid::Uuid>,
+    /// The registered device of a device login: revoking the device ends the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did: Option<uuid::Uuid>,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -183,13 +186,13 @@ pub async fn issue_access_token(
     issue_access_token_for(ctx, client, sub, scope, None).await
 }
 
-/// `issue_access_token` for a token of a grant family.
+/// `issue_access_token` for a token of a grant family (and of its device, if bound).
 pub async fn issue_access_token_for(
     ctx: &Ctx<'_>,
     client: &ClientRecord,
     sub: &str,
     scope: Option<String>,
-    fid: Option<uuid::Uuid>,
+    family: Option<&crate::domain::grants::TokenFamily>,
 ) -> Result<(String, i64), OAuthError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
@@ -203,7 +206,8 @@ pub async fn issue_access_token_for(
         client_id: client.client_id.clone(),
         scope,
         idp_client: client.id,
-        fid,
+        fid: family.map(|f| f.id),
+        did: family.and_then(|f| f.device_id),
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))
@@ -269,6 +273,12 @@ pub async fn verify_access_token(
             _ => return Ok(None),
         }
     }
+    // A device login's token: the device must still be registered (issue 6).
+    if let Some(did) = claims.get("did")
+        && !super::jwt_bearer::device_claim_live(ctx, did).await?
+    {
+        return Ok(None);
+    }
     Ok(Some(claims))
 }
 
@@ -333,6 +343,7 @@ pub async fn introspect(ctx: &Ctx<'_>, token: &str) -> Result<Value, OAuthError>
         "exp",
         "iat",
         "jti",
+        "did",
     ] {
         if let Some(v) = claims.get(k) {
             out.insert(k.into(), v.clone());

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod keys;
 pub mod sessions;
 pub mod status;
@@ -44,6 +45,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::disable))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::revoke))
         .routes(routes!(audit::list))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -65,7 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "idpd admin API", description = "Administration of idpd tenants, clients, keys, users and sessions. Every route but this document needs `Authorization: Bearer <admin token>`."),
+    info(title = "idpd admin API", description = "Administration of idpd tenants, clients, keys, users, sessions and devices. Every route but this document needs `Authorization: Bearer <admin token>`."),
     components(schemas(shared::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
@@ -74,6 +77,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         (name = "keys", description = "Signing keys of a tenant and their rotation"),
         (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
         (name = "sessions", description = "Browser sessions of a tenant: list and revoke"),
+        (name = "devices", description = "Registered devices of a tenant's users: list and revoke"),
         (name = "audit", description = "The audit log: admin changes and login attempts")
     )
 )]

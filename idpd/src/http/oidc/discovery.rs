@@ -30,11 +30,16 @@ fn template() -> &'static str {
             "end_session_endpoint": format!("{issuer}/logout"),
             "introspection_endpoint": format!("{issuer}/introspect"),
             "revocation_endpoint": format!("{issuer}/revoke"),
+            "device_authorization_endpoint": format!("{issuer}/device_authorization"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": [
+                "authorization_code", "refresh_token", "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            ],
             "subject_types_supported": ["public"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access", "devices"],
             "prompt_values_supported": ["none", "login"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

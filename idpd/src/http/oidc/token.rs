@@ -12,12 +12,13 @@ use super::form::{self, Form};
 use super::{Peer, TenantEndpoint};
 use crate::app::AppState;
 use crate::domain::clients::ClientRecord;
-use crate::domain::oauth::code;
+use crate::domain::clients::{GRANT_DEVICE_CODE, GRANT_JWT_BEARER};
 use crate::domain::oauth::token::{self, Ctx};
 use crate::domain::oauth::{ErrorCode, OAuthError};
+use crate::domain::oauth::{code, device_code, jwt_bearer};
 
 /// Parses the form and authenticates the client: the common first half of all three.
-async fn begin<'a>(
+pub(crate) async fn begin<'a>(
     ctx: &Ctx<'a>,
     peer: Peer,
     headers: &HeaderMap,
@@ -50,7 +51,7 @@ async fn begin<'a>(
 }
 
 /// A JSON answer, never cached; errors as RFC 6749 §5.2.
-fn json_reply(result: Result<impl serde::Serialize, OAuthResponse>) -> Response {
+pub(crate) fn json_reply(result: Result<impl serde::Serialize, OAuthResponse>) -> Response {
     match result {
         Ok(body) => (no_store(), Json(body)).into_response(),
         Err(e) => e.into_response(),
@@ -86,6 +87,13 @@ pub async fn token(
             "refresh_token" => {
                 let rt = form.require("refresh_token")?;
                 code::refresh(&ctx, &client, rt, form.get("scope")).await?
+            }
+            GRANT_DEVICE_CODE => {
+                device_code::poll(&ctx, &client, form.require("device_code")?).await?
+            }
+            GRANT_JWT_BEARER => {
+                let assertion = form.require("assertion")?;
+                jwt_bearer::grant(&ctx, &client, assertion, form.get("scope")).await?
             }
             other => {
                 return Err(OAuthResponse::from(OAuthError::new(

@@ -14,8 +14,8 @@ use crate::store::{LoginStore, Result, rows};
 impl LoginStore for Backend {
     async fn insert_flow(&self, f: &LoginFlow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO idp_login_flows (id, tenant_id, secret_digest, request, email, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO idp_login_flows (id, tenant_id, secret_digest, request, email, created_at, expires_at, resume) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(f.id)
         .bind(f.tenant_id)
@@ -24,6 +24,7 @@ impl LoginStore for Backend {
         .bind(&f.email)
         .bind(f.created_at)
         .bind(f.expires_at)
+        .bind(&f.resume)
         .execute(&self.pool)
         .await?;
         Ok(())

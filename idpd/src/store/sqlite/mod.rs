@@ -7,6 +7,7 @@ common_aggregates!(
     admin_tokens,
     audit,
     clients,
+    devices,
     grants,
     keys,
     login,

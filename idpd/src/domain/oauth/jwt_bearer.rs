@@ -1,0 +1,208 @@
+//! Device login: the JWT bearer grant (RFC 7523 §2.1) with an assertion signed by a
+//! registered device key.
+//!
+//! The key is chosen by (tenant, device id = `iss`) and the algorithm comes from the
+//! registered key, never from the header; headers that carry or point at keys, and `crit`,
+//! are refused (RFC 8725 §3.1, §3.10; SEC-11). `exp` is required and at most five minutes
+//! ahead, and each `jti` is recorded until `exp` by an insert that fails on a repeat, so an
+//! assertion is good for one token request. Every failure is `invalid_grant`.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::code::{live_user, new_refresh_for, respond};
+use super::error::OAuthError;
+use super::scope;
+use super::token::{Ctx, TokenResponse, check_grant};
+use crate::domain::clients::{ClientRecord, GRANT_JWT_BEARER};
+use crate::domain::grants::TokenFamily;
+use crate::domain::keys::jws::Unverified;
+use crate::store::StoreError;
+
+/// Longest assertion lifetime accepted (`exp` - now).
+pub const MAX_LIFETIME_SECONDS: i64 = 300;
+/// Allowed clock difference between the device and the server.
+pub const LEEWAY_SECONDS: i64 = 30;
+const MAX_JTI_LEN: usize = 256;
+
+/// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
+pub async fn grant(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    assertion: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    check_grant(client, GRANT_JWT_BEARER)?;
+    let invalid = || OAuthError::invalid_grant("the assertion is not valid");
+    let u = Unverified::parse(assertion).ok_or_else(invalid)?;
+    // The device is looked up by tenant and id only; `kid` plays no part.
+    let device_id = u
+        .claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(invalid)?;
+    let device = ctx
+        .store
+        .find_device(ctx.tenant.id, device_id)
+        .await?
+        .filter(|d| d.revoked_at.is_none())
+        .ok_or_else(invalid)?;
+    if !u.verify_inbound(device.alg, &device.public_key) {
+        return Err(invalid());
+    }
+    let now = OffsetDateTime::now_utc();
+    let exp = check_claims(
+        &u.claims,
+        &device.user_id.to_string(),
+        ctx.issuer,
+        now.unix_timestamp(),
+    )
+    .map_err(OAuthError::invalid_grant)?;
+    let jti = u
+        .claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let user = live_user(ctx, device.user_id).await?;
+    let scopes = scope::narrow(scope, &client.scopes)?;
+    let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid())?;
+    if !ctx
+        .store
+        .use_jti(ctx.tenant.id, device.id, jti, expires_at)
+        .await?
+    {
+        return Err(OAuthError::invalid_grant("the assertion was already used"));
+    }
+    ctx.store.touch_device(device.id, now).await?;
+    let at = crate::domain::tenants::now();
+    let family = TokenFamily {
+        id: Uuid::new_v4(),
+        tenant_id: ctx.tenant.id,
+        client_id: client.client_id.clone(),
+        user_id: user.id,
+        session_id: None,
+        created_at: at,
+        revoked_at: None,
+        device_id: Some(device.id),
+    };
+    ctx.store.insert_family(&family).await?;
+    let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
+    // RFC 8176: proof of possession of a key.
+    let amr = ["pop".to_owned()];
+    respond(
+        ctx, client, &user, &family, &scopes, None, at, None, &amr, refresh,
+    )
+    .await
+}
+
+/// The claim rules of RFC 7523 §3 for a signature already verified; returns `exp`.
+fn check_claims(
+    c: &serde_json::Map<String, Value>,
+    owner: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<i64, &'static str> {
+    if c.get("sub").and_then(Value::as_str) != Some(owner) {
+        return Err("sub is not the device's user");
+    }
+    // `aud`: the token endpoint or the issuer, as a string or in an array.
+    let token_endpoint = format!("{issuer}/token");
+    let ok_aud = |v: &Value| {
+        v.as_str()
+            .is_some_and(|a| a == issuer || a == token_endpoint)
+    };
+    let aud_ok = match c.get("aud") {
+        Some(Value::Array(a)) => a.iter().any(ok_aud),
+        Some(v) => ok_aud(v),
+        None => false,
+    };
+    if !aud_ok {
+        return Err("aud must be this tenant's token endpoint or issuer");
+    }
+    let Some(exp) = c.get("exp").and_then(Value::as_i64) else {
+        return Err("exp is required");
+    };
+    if exp <= now - LEEWAY_SECONDS {
+        return Err("the assertion has expired");
+    }
+    if exp > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS {
+        return Err("exp may be at most 5 minutes ahead");
+    }
+    let time = |k: &str| {
+        c.get(k)
+            .map(|v| v.as_i64().ok_or("a time claim is not a number"))
+    };
+    if let Some(nbf) = time("nbf").transpose()?
+        && nbf > now + LEEWAY_SECONDS
+    {
+        return Err("the assertion is not valid yet (nbf)");
+    }
+    if let Some(iat) = time("iat").transpose()?
+        && (iat > now + LEEWAY_SECONDS || iat < now - MAX_LIFETIME_SECONDS - LEEWAY_SECONDS)
+    {
+        return Err("iat is out of range");
+    }
+    match c.get("jti").and_then(Value::as_str) {
+        Some(j) if !j.is_empty() && j.len() <= MAX_JTI_LEN => Ok(exp),
+        _ => Err("jti is required (at most 256 characters)"),
+    }
+}
+
+/// Whether device `id` of this tenant is registered and not revoked.
+pub async fn device_live(ctx: &Ctx<'_>, id: Uuid) -> Result<bool, StoreError> {
+    Ok(ctx
+        .store
+        .find_device(ctx.tenant.id, id)
+        .await?
+        .is_some_and(|d| d.revoked_at.is_none()))
+}
+
+/// `device_live` for a `did` claim as it appears in a token.
+pub async fn device_claim_live(ctx: &Ctx<'_>, did: &Value) -> Result<bool, StoreError> {
+    match did.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+        Some(id) => device_live(ctx, id).await,
+        None => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims() {
+        let now = 1_000_000;
+        let iss = "https://op.test/t/acme";
+        let good = json!({"sub": "u", "aud": iss, "exp": now + 60, "iat": now, "jti": "j"});
+        let check = |v: &Value| check_claims(v.as_object().unwrap(), "u", iss, now);
+        assert_eq!(check(&good), Ok(now + 60));
+        let with = |k: &str, v: Value| {
+            let mut c = good.clone();
+            c[k] = v;
+            c
+        };
+        assert!(check(&with("aud", json!([format!("{iss}/token"), "x"]))).is_ok());
+        for bad in [
+            with("sub", json!("v")),
+            with("aud", json!("https://op.test/t/other")),
+            with("aud", json!(["x"])),
+            with("exp", json!(now - 100)),
+            with("exp", json!(now + 600)),
+            with("exp", json!("soon")),
+            with("nbf", json!(now + 100)),
+            with("iat", json!(now - 3600)),
+            with("iat", json!("x")),
+            with("jti", json!("")),
+            with("jti", json!("j".repeat(300))),
+            with("jti", json!(5)),
+        ] {
+            assert!(check(&bad).is_err(), "{bad}");
+        }
+        let mut no_exp = good.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(check(&no_exp).is_err());
+    }
+}

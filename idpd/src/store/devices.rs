@@ -1,0 +1,72 @@
+//! Store trait of the devices aggregate: registered devices, device authorizations (RFC
+//! 8628) and used assertion `jti`s (RFC 7523). Each method is one atomic unit.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Result;
+use crate::domain::devices::{Device, DeviceAuthorization};
+use crate::domain::grants::TokenFamily;
+
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    async fn insert_device(&self, d: &Device) -> Result<()>;
+    /// The device `id` of the tenant, revoked or not.
+    async fn find_device(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<Device>>;
+    /// Devices not revoked, oldest first; only `user_id`'s when given.
+    async fn list_devices(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Device>>;
+    /// Revokes the device (only if it belongs to `owner`, when given) and every token family
+    /// bound to it, in one transaction; true if this call revoked it.
+    async fn revoke_device(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        owner: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn touch_device(&self, id: Uuid, now: OffsetDateTime) -> Result<()>;
+
+    /// A taken user code (same tenant) is `Conflict`.
+    async fn insert_device_authorization(&self, a: &DeviceAuthorization) -> Result<()>;
+    /// Records a poll at `now` (Unix milliseconds) in one statement: a poll before
+    /// `next_poll_at` sets `last_poll_slow` and adds 5 s to the interval (RFC 8628 §3.5).
+    async fn poll_device_authorization(
+        &self,
+        device_code_digest: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<Option<DeviceAuthorization>>;
+    /// Moves an approved authorization to consumed; of concurrent callers exactly one gets it.
+    async fn consume_device_authorization(
+        &self,
+        device_code_digest: &[u8; 32],
+    ) -> Result<Option<DeviceAuthorization>>;
+    async fn find_device_authorization(
+        &self,
+        tenant_id: Uuid,
+        user_code_digest: &[u8; 32],
+    ) -> Result<Option<DeviceAuthorization>>;
+    /// Approves (with the user and session) or denies a pending, unexpired authorization;
+    /// true if this call decided it.
+    async fn decide_device_authorization(
+        &self,
+        tenant_id: Uuid,
+        user_code_digest: &[u8; 32],
+        approve: Option<(Uuid, Uuid, OffsetDateTime)>,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// Stores a token family that has no authorization code (device grants).
+    async fn insert_family(&self, f: &TokenFamily) -> Result<()>;
+    /// Records an assertion's `jti` until `expires_at`; false if it was used before.
+    async fn use_jti(
+        &self,
+        tenant_id: Uuid,
+        device_id: Uuid,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Deletes `jti`s that expired before `now`, and device authorizations a day after they
+    /// expired (kept so a late poll still gets `expired_token`).
+    async fn purge_devices(&self, now: OffsetDateTime) -> Result<u64>;
+}
