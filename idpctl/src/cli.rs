@@ -106,6 +106,10 @@ pub enum Command {
     /// List and revoke a tenant's browser sessions
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Register a tenant's external OpenID Connect provider, list, show, update, remove and
+    /// test providers, and pick the default one
+    #[command(subcommand)]
+    Provider(crate::cmd::provider::ProviderCommand),
     /// Print a shell completion script to standard output
     Completion {
         #[arg(value_enum)]

@@ -21,6 +21,8 @@ pub struct AppState {
     pub pages: Arc<crate::http::pages::Pages>,
     /// Shared: the state is cloned per request, and the outbox variant owns a path.
     pub mailer: Arc<crate::mail::Mailer>,
+    /// Outbound client and JWKS cache for external identity providers.
+    pub upstreams: Arc<crate::domain::upstream::Upstreams>,
 }
 
 impl AppState {
@@ -40,6 +42,9 @@ impl AppState {
             public_host: host,
             https: config.public_https(),
         };
+        let upstreams = Arc::new(crate::domain::upstream::Upstreams::new(
+            config.allow_loopback_upstreams,
+        ));
         let master_key = Arc::new(master_key);
         AppState {
             config: Arc::new(config),
@@ -50,6 +55,7 @@ impl AppState {
             tenants: Arc::new(TenantCache::new()),
             pages: Arc::new(crate::http::pages::Pages::new()),
             mailer: Arc::new(mailer),
+            upstreams,
         }
     }
 

@@ -20,6 +20,11 @@ pub struct Texts {
     pub sign_out_question: &'static str,
     pub sign_out: &'static str,
     pub invalid_email: &'static str,
+    /// Sign-in through an external provider ({provider}) failed, by cause.
+    pub upstream_denied: &'static str,
+    pub upstream_expired: &'static str,
+    pub upstream_account: &'static str,
+    pub upstream_failed: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -39,6 +44,10 @@ pub const EN: Texts = Texts {
     sign_out_question: "Sign out of {tenant}?",
     sign_out: "Sign out",
     invalid_email: "Enter a valid email address.",
+    upstream_denied: "Sign-in at {provider} was cancelled or refused. Go back to the application to try again.",
+    upstream_expired: "This sign-in has expired or belongs to another browser or provider. Go back to the application and start again.",
+    upstream_account: "Your {provider} account cannot be used to sign in here. Contact your administrator.",
+    upstream_failed: "Sign-in through {provider} failed. Try again later, or contact your administrator.",
 };
 
 pub const NB: Texts = Texts {
@@ -58,6 +67,10 @@ pub const NB: Texts = Texts {
     sign_out_question: "Logge ut av {tenant}?",
     sign_out: "Logg ut",
     invalid_email: "Skriv inn en gyldig e-postadresse.",
+    upstream_denied: "Innloggingen hos {provider} ble avbrutt eller avvist. Gå tilbake til applikasjonen for å prøve igjen.",
+    upstream_expired: "Denne innloggingen er utløpt eller hører til en annen nettleser eller leverandør. Gå tilbake til applikasjonen og start på nytt.",
+    upstream_account: "{provider}-kontoen din kan ikke brukes til å logge inn her. Kontakt administratoren din.",
+    upstream_failed: "Innlogging via {provider} mislyktes. Prøv igjen senere, eller kontakt administratoren din.",
 };
 
 /// Picks the texts for the first supported tag of `ui_locales`, then of `tenant_locales`.

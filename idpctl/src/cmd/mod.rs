@@ -2,6 +2,7 @@
 
 mod client;
 mod key;
+pub(crate) mod provider;
 mod session;
 mod status;
 mod tenant;
@@ -74,6 +75,7 @@ pub fn execute(
         Command::Key(command) => key::run(command, &mut ctx),
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
+        Command::Provider(command) => provider::run(command, &mut ctx),
         Command::Completion { shell } => {
             // clap_complete panics on a write error, so render into memory first.
             let mut script = Vec::new();

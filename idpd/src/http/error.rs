@@ -95,6 +95,9 @@ impl From<domain::Error> for ApiError {
                     "the bearer token is invalid, expired or revoked",
                 )
             },
+            E::Upstream { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             E::Forbidden(msg) => ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, msg),
             E::Unavailable(source) => ApiError {
                 internal: Some(error_chain(&source)),

@@ -40,16 +40,16 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/logout", get(logout).post(logout))
 }
 
-fn https(state: &AppState) -> bool {
+pub(super) fn https(state: &AppState) -> bool {
     state.config.public_https()
 }
 
-fn texts_for(tenant: &crate::domain::tenants::Tenant, ui_locales: &[String]) -> &'static Texts {
+pub(super) fn texts_for(tenant: &crate::domain::tenants::Tenant, ui_locales: &[String]) -> &'static Texts {
     i18n::pick(ui_locales.iter().map(String::as_str), &tenant.locales)
 }
 
 /// A redirect after a GET (302) or a POST (303, so the browser does not re-POST; RFC 9700 §4.12).
-fn redirect(method: &Method, location: &str) -> Response {
+pub(super) fn redirect(method: &Method, location: &str) -> Response {
     let status = if method == Method::POST {
         StatusCode::SEE_OTHER
     } else {
@@ -150,10 +150,15 @@ async fn authorize(
     if let Err(e) = state.store.insert_flow(&flow).await {
         return unavailable(state, t, e);
     }
-    let mut res = redirect(
-        &method,
-        &format!("{}/login?flow={}", ep.issuer_path(), flow.id),
-    );
+    // A tenant whose default provider is external sends the browser there instead.
+    let mut res = if tenant.default_provider != crate::domain::tenants::NATIVE_PROVIDER {
+        super::callback::to_default_provider(state, ep, &flow, &method).await
+    } else {
+        redirect(
+            &method,
+            &format!("{}/login?flow={}", ep.issuer_path(), flow.id),
+        )
+    };
     res.headers_mut().append(
         header::SET_COOKIE,
         pages::flow_cookie(
@@ -232,7 +237,7 @@ async fn finish(
     res
 }
 
-fn unavailable(state: &AppState, t: &'static Texts, e: crate::store::StoreError) -> Response {
+pub(super) fn unavailable(state: &AppState, t: &'static Texts, e: crate::store::StoreError) -> Response {
     tracing::error!(error = %crate::http::error::error_chain(&e), "login step failed");
     let mut res = state.pages.message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -370,6 +375,10 @@ async fn login_email(
     };
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let email = form.get("email").map(String::as_str).unwrap_or("");
+    // An address in a domain an external provider claims goes to that provider.
+    if let Some(res) = super::callback::route_by_email(&state, &ep, &flow, email).await {
+        return res;
+    }
     match login::request_code(state.store.as_ref(), &ep.tenant, &flow, email, peer.0).await {
         Ok(to_send) => {
             if let Some(c) = to_send {
@@ -445,7 +454,7 @@ async fn login_code(
     };
     let code = form.get("code").map(String::as_str).unwrap_or("");
     let result = login::verify_code(state.store.as_ref(), &ep.tenant, &flow, code).await;
-    complete_login(&state, &ep, flow, &secret, result, Method::POST).await
+    complete_login(&state, &ep, flow, &secret, result, Method::POST, None).await
 }
 
 async fn login_link(
@@ -461,16 +470,19 @@ async fn login_link(
         };
     let token = q.get("token").map(String::as_str).unwrap_or("");
     let result = login::verify_link(state.store.as_ref(), &ep.tenant, &flow, token).await;
-    complete_login(&state, &ep, flow, &secret, result, Method::GET).await
+    complete_login(&state, &ep, flow, &secret, result, Method::GET, None).await
 }
 
-async fn complete_login(
+/// Creates the session of a login (native, or through `upstream`: its name and amr) and
+/// resumes the flow's authorization request.
+pub(super) async fn complete_login(
     state: &AppState,
     ep: &TenantEndpoint,
     flow: LoginFlow,
     secret: &str,
     result: Result<crate::domain::users::UserRecord, LoginError>,
     method: Method,
+    upstream: Option<(&str, &str)>,
 ) -> Response {
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let user = match result {
@@ -488,11 +500,12 @@ async fn complete_login(
         }
     };
     // A new session id at every login: nothing from before the login is reused (SEC-18).
-    let (session, token) = Session::new(&ep.tenant, user.id, "native", &["otp"]);
+    let (provider, amr) = upstream.unwrap_or(("native", "otp"));
+    let (session, token) = Session::new(&ep.tenant, user.id, provider, &[amr]);
     if let Err(e) = state.store.insert_session(&session).await {
         return unavailable(state, t, e);
     }
-    tracing::info!(tenant = %ep.tenant.slug, user = %user.id, "login succeeded");
+    tracing::info!(tenant = %ep.tenant.slug, user = %user.id, provider, "login succeeded");
     let cookie = pages::session_cookie(
         &ep.tenant,
         https(state),

@@ -62,12 +62,22 @@ macro_rules! migrations {
                     "/0005_login.sql"
                 )),
             ),
+            (
+                6,
+                "providers",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0006_providers.sql"
+                )),
+            ),
         ]
     };
 }
 
 mod login;
 pub mod postgres;
+mod providers;
 mod rows;
 pub mod sqlite;
 
@@ -79,6 +89,7 @@ use uuid::Uuid;
 use time::OffsetDateTime;
 
 pub use login::{GrantStore, LoginStore};
+pub use providers::ProviderStore;
 
 use crate::domain::admin_tokens::AdminToken;
 use crate::domain::clients::ClientRecord;
@@ -249,6 +260,7 @@ pub trait MetaStore: Send + Sync {
 pub trait Store:
     LoginStore
     + GrantStore
+    + ProviderStore
     + TenantStore
     + KeyStore
     + ClientStore

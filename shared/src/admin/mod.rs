@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod keys;
+pub mod providers;
 pub mod sessions;
 pub mod status;
 pub mod tenants;
@@ -9,6 +10,7 @@ pub mod users;
 
 pub use clients::*;
 pub use keys::*;
+pub use providers::*;
 pub use sessions::*;
 pub use status::Status;
 pub use tenants::*;

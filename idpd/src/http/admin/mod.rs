@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod keys;
+pub mod providers;
 pub mod sessions;
 pub mod status;
 pub mod tenants;
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::disable))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(providers::list, providers::create))
+        .routes(routes!(providers::get, providers::update, providers::delete))
+        .routes(routes!(providers::set_default))
+        .routes(routes!(providers::test))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -67,7 +72,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         (name = "clients", description = "OAuth clients of a tenant"),
         (name = "keys", description = "Signing keys of a tenant and their rotation"),
         (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
-        (name = "sessions", description = "Browser sessions of a tenant: list and revoke")
+        (name = "sessions", description = "Browser sessions of a tenant: list and revoke"),
+        (name = "providers", description = "Identity providers of a tenant: native and external OpenID Connect")
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ common_aggregates!(
     keys,
     login,
     meta,
+    providers,
     rate_limits,
     revocations,
     tenants,
