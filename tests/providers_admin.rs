@@ -22,16 +22,35 @@ async fn provider_commands(backend: Backend) {
 
     // No secret: a usage error naming both ways to give it.
     let out = ctl.run([
-        "provider", "add", "--tenant", "acme", "--name", "corp", "--issuer", &base,
-        "--client-id", "idp-acme",
+        "provider",
+        "add",
+        "--tenant",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        &base,
+        "--client-id",
+        "idp-acme",
     ]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("--client-secret-file"), "{out:?}");
     // Only some endpoints: the server names the missing ones.
     let out = ctl.run([
-        "provider", "add", "--tenant", "acme", "--name", "corp", "--issuer", &base,
-        "--client-id", "idp-acme", "--client-secret-file", secret,
-        "--token-endpoint", &format!("{base}/token"),
+        "provider",
+        "add",
+        "--tenant",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        &base,
+        "--client-id",
+        "idp-acme",
+        "--client-secret-file",
+        secret,
+        "--token-endpoint",
+        &format!("{base}/token"),
     ]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -41,11 +60,26 @@ async fn provider_commands(backend: Backend) {
     // Explicit endpoints, no discovery.
     let out = ctl
         .run([
-            "-o", "json", "provider", "add", "--tenant", "acme", "--name", "corp",
-            "--issuer", &base, "--client-id", "idp-acme", "--client-secret-file", secret,
-            "--authorization-endpoint", &format!("{base}/authorize"),
-            "--token-endpoint", &format!("{base}/token"),
-            "--jwks-uri", &format!("{base}/jwks"),
+            "-o",
+            "json",
+            "provider",
+            "add",
+            "--tenant",
+            "acme",
+            "--name",
+            "corp",
+            "--issuer",
+            &base,
+            "--client-id",
+            "idp-acme",
+            "--client-secret-file",
+            secret,
+            "--authorization-endpoint",
+            &format!("{base}/authorize"),
+            "--token-endpoint",
+            &format!("{base}/token"),
+            "--jwks-uri",
+            &format!("{base}/jwks"),
         ])
         .ok();
     let p = out.json();
@@ -56,14 +90,29 @@ async fn provider_commands(backend: Backend) {
     assert!(!out.stdout.contains("upstream-secret"));
     // Taken name: conflict.
     let out = ctl.run([
-        "provider", "add", "--tenant", "acme", "--name", "corp", "--issuer", &base,
-        "--client-id", "x", "--client-secret-file", secret,
+        "provider",
+        "add",
+        "--tenant",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        &base,
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        secret,
     ]);
     assert_eq!(out.code, 5, "{out:?}");
 
     let out = ctl.run(["provider", "list", "--tenant", "acme"]).ok();
-    assert!(out.stdout.contains("native") && out.stdout.contains("corp"), "{out:?}");
-    let out = ctl.run(["provider", "show", "--tenant", "acme", "corp"]).ok();
+    assert!(
+        out.stdout.contains("native") && out.stdout.contains("corp"),
+        "{out:?}"
+    );
+    let out = ctl
+        .run(["provider", "show", "--tenant", "acme", "corp"])
+        .ok();
     assert!(
         out.stdout
             .contains(&format!("{}/t/acme/callback/corp", idpd.public_url())),
@@ -73,8 +122,17 @@ async fn provider_commands(backend: Backend) {
 
     let out = ctl
         .run([
-            "-o", "json", "provider", "update", "--tenant", "acme", "corp",
-            "--email-domain", "corp.example", "--link-by-email", "--rediscover",
+            "-o",
+            "json",
+            "provider",
+            "update",
+            "--tenant",
+            "acme",
+            "corp",
+            "--email-domain",
+            "corp.example",
+            "--link-by-email",
+            "--rediscover",
         ])
         .ok();
     let p = out.json();
@@ -147,10 +205,7 @@ async fn email_domain_routes_to_the_provider(backend: Backend) {
     assert!(to.starts_with(&format!("{}/authorize?", up.base)), "{to}");
     // The upstream gets the address as a hint and answers; the login completes at acme.
     let p = b.get(&to).await;
-    assert_eq!(
-        up.seen().authorize["login_hint"],
-        "someone@corp.example"
-    );
+    assert_eq!(up.seen().authorize["login_hint"], "someone@corp.example");
     let p = b.get(p.location.as_deref().unwrap()).await;
     assert_eq!(p.status, StatusCode::FOUND, "{}", p.body);
     assert!(
@@ -164,5 +219,8 @@ async fn email_domain_routes_to_the_provider(backend: Backend) {
     let mut b = Browser::new(idpd);
     let (flow, csrf) = start_login(&mut b, &client_id, &challenge).await;
     let p = submit_email(&mut b, &flow, &csrf, "alice@example.com").await;
-    assert_eq!(p.location.as_deref().unwrap(), format!("/t/acme/login?flow={flow}"));
+    assert_eq!(
+        p.location.as_deref().unwrap(),
+        format!("/t/acme/login?flow={flow}")
+    );
 }

@@ -118,7 +118,10 @@ async fn acme_signs_in_through_corp(backend: Backend) {
     assert_eq!(p["redirect_uri"], callback.as_str(), "{p}");
     assert_eq!(p["discovery"], true);
     assert_eq!(p["token_endpoint"], format!("{corp_issuer}/token").as_str());
-    assert!(!out.stdout.contains(&corp_secret), "the secret is never shown");
+    assert!(
+        !out.stdout.contains(&corp_secret),
+        "the secret is never shown"
+    );
     let out = ctl
         .run(["provider", "show", "--tenant", "acme", "corp"])
         .ok();
@@ -139,8 +142,8 @@ async fn acme_signs_in_through_corp(backend: Backend) {
     assert_eq!(q["state"], "st-1");
     let (st, tokens) = redeem(idpd, &acme_client, &q["code"], &verifier).await;
     assert_eq!(st, 200, "{tokens}");
-    let claims = verify_acme_id_token(idpd, tokens["id_token"].as_str().unwrap(), &acme_client)
-        .await;
+    let claims =
+        verify_acme_id_token(idpd, tokens["id_token"].as_str().unwrap(), &acme_client).await;
     assert_eq!(claims["iss"], acme_issuer.as_str());
     assert_eq!(claims["idp"], "corp");
     assert_eq!(claims["email"], "bob@corp.example");
@@ -161,8 +164,8 @@ async fn acme_signs_in_through_corp(backend: Backend) {
     let q = login_through_corp(idpd, &mut b, &acme_client, &challenge, "bob@corp.example").await;
     let (st, tokens) = redeem(idpd, &acme_client, &q["code"], &verifier).await;
     assert_eq!(st, 200, "{tokens}");
-    let claims = verify_acme_id_token(idpd, tokens["id_token"].as_str().unwrap(), &acme_client)
-        .await;
+    let claims =
+        verify_acme_id_token(idpd, tokens["id_token"].as_str().unwrap(), &acme_client).await;
     assert_eq!(claims["sub"], sub.as_str(), "the linked user is reused");
     assert_eq!(counts(idpd, "acme").await.0, 1);
 
@@ -179,7 +182,10 @@ async fn acme_signs_in_through_corp(backend: Backend) {
         .await;
         assert_eq!(st, 200, "{t}");
         if let Some(id) = t["id_token"].as_str() {
-            assert_eq!(verify_acme_id_token(idpd, id, &acme_client).await["idp"], "corp");
+            assert_eq!(
+                verify_acme_id_token(idpd, id, &acme_client).await["idp"],
+                "corp"
+            );
         }
     }
 
@@ -190,7 +196,10 @@ async fn acme_signs_in_through_corp(backend: Backend) {
     let (_, challenge) = pkce();
     let p = b.get(&authorize_url(&acme_client, &challenge, "")).await;
     assert!(
-        p.location.as_deref().unwrap().starts_with("/t/acme/login?flow="),
+        p.location
+            .as_deref()
+            .unwrap()
+            .starts_with("/t/acme/login?flow="),
         "{:?}",
         p.location
     );

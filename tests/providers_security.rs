@@ -58,7 +58,12 @@ async fn hostile_id_tokens_are_refused(backend: Backend) {
         let mut b = Browser::new(idpd);
         let (_, challenge) = pkce();
         let (_, page) = login_via_upstream(&mut b, "acme", &client_id, &challenge).await;
-        assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{spoil:?}: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_GATEWAY,
+            "{spoil:?}: {}",
+            page.body
+        );
         assert!(page.body.contains("failed"), "{spoil:?}: {}", page.body);
         assert_eq!(counts(idpd, "acme").await, (0, 0), "{spoil:?}");
     }
@@ -73,7 +78,10 @@ async fn hostile_id_tokens_are_refused(backend: Backend) {
     let seen = up.seen();
     assert_eq!(seen.authorize["code_challenge_method"], "S256");
     assert!(seen.authorize["nonce"].len() >= 32 && seen.authorize["state"].len() >= 32);
-    assert_ne!(seen.authorize["code_challenge"], challenge, "our own PKCE, not the client's");
+    assert_ne!(
+        seen.authorize["code_challenge"], challenge,
+        "our own PKCE, not the client's"
+    );
     let q = query(page.location.as_deref().unwrap());
     let (st, t) = redeem(idpd, &client_id, &q["code"], &verifier).await;
     assert_eq!(st, 200, "{t}");
@@ -103,7 +111,9 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
     let mut b = Browser::new(idpd);
     let (_, challenge) = pkce();
     let p = b
-        .get(&idp_tests::browser::authorize_url(&client_id, &challenge, ""))
+        .get(&idp_tests::browser::authorize_url(
+            &client_id, &challenge, "",
+        ))
         .await;
     let p = b.get(p.location.as_deref().unwrap()).await;
     let callback = p.location.unwrap();
@@ -112,7 +122,11 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
     let page = b.get(&wrong).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     // The audit line names the provider whose callback was hit.
-    assert!(idpd.logs.text().contains("\"reason\":\"state_of_another_provider\""));
+    assert!(
+        idpd.logs
+            .text()
+            .contains("\"reason\":\"state_of_another_provider\"")
+    );
     // The same response in another browser (no flow cookie): refused.
     let mut other = Browser::new(idpd);
     let page = other.get(&callback).await;
@@ -137,7 +151,11 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
     let replay = b.get(&callback).await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.body);
     assert_eq!(counts(idpd, "acme").await, (1, 1));
-    assert_eq!(up.seen().token_requests, 1, "refused callbacks never reach the token endpoint");
+    assert_eq!(
+        up.seen().token_requests,
+        1,
+        "refused callbacks never reach the token endpoint"
+    );
 
     // Localized: a Norwegian request gets the Norwegian page.
     up.set(|b| b.authorize_error = Some("access_denied".into()));
@@ -285,7 +303,11 @@ async fn slow_upstream_times_out(backend: Backend) {
     let started = Instant::now();
     let (_, page) = login_via_upstream(&mut b, "acme", &client_id, &challenge).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
-    assert!(started.elapsed() < Duration::from_secs(7), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(audit_reason(&s.idpd.logs.text(), "upstream_unreachable"));
     assert_eq!(counts(&s.idpd, "acme").await, (0, 0));
 }
@@ -299,13 +321,21 @@ async fn registration_refuses_bad_upstreams(backend: Backend) {
     // Discovery names another issuer (OIDC Discovery §4.3).
     up.set(|b| b.discovery_issuer = Some("https://other.example".into()));
     let (st, e) = add(json!({})).await;
-    assert_eq!((st, e["error"].as_str()), (422, Some("discovery_failed")), "{e}");
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (422, Some("discovery_failed")),
+        "{e}"
+    );
     assert!(e["message"].as_str().unwrap().contains("issuer"), "{e}");
     up.set(|b| b.discovery_issuer = None);
     // Discovery redirecting elsewhere is not followed.
     up.set(|b| b.discovery_redirect = Some("http://127.0.0.1:9/x".into()));
     let (st, e) = add(json!({})).await;
-    assert_eq!((st, e["error"].as_str()), (422, Some("discovery_failed")), "{e}");
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (422, Some("discovery_failed")),
+        "{e}"
+    );
     assert!(e["message"].as_str().unwrap().contains("302"), "{e}");
     up.set(|b| b.discovery_redirect = None);
     // A JWKS past the size cap.
@@ -323,15 +353,21 @@ async fn registration_refuses_bad_upstreams(backend: Backend) {
             Some(json!({"name": "gone", "issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"})),
         )
         .await;
-    assert_eq!((st, e["error"].as_str()), (422, Some("upstream_unreachable")), "{e}");
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (422, Some("upstream_unreachable")),
+        "{e}"
+    );
     // Missing fields are named.
     let (st, e) = idpd
         .api()
         .send(
             Method::POST,
             "/tenants/acme/providers",
-            Some(json!({"name": "x", "issuer": up.base, "client_id": " ", "client_secret": "s",
-                        "authorization_endpoint": format!("{}/authorize", up.base)})),
+            Some(
+                json!({"name": "x", "issuer": up.base, "client_id": " ", "client_secret": "s",
+                        "authorization_endpoint": format!("{}/authorize", up.base)}),
+            ),
         )
         .await;
     assert_eq!(st, 422, "{e}");
@@ -355,7 +391,9 @@ async fn registration_refuses_bad_upstreams(backend: Backend) {
 async fn registration_urls_are_vetted_without_the_switch(backend: Backend) {
     let s = setup(backend).await;
     let api = s.idpd.api();
-    let (st, _) = api.create_tenant(json!({"name": "acme", "slug": "acme"})).await;
+    let (st, _) = api
+        .create_tenant(json!({"name": "acme", "slug": "acme"}))
+        .await;
     assert_eq!(st, 201);
     for (field, url) in [
         ("issuer", "http://127.0.0.1:5432"),

@@ -116,8 +116,7 @@ fn forbidden_v4(ip: Ipv4Addr, allow_loopback: bool) -> Option<&'static str> {
         Some("a CGNAT address")
     } else if ip.is_multicast() || o[0] >= 240 {
         Some("a multicast or reserved address")
-    } else if ip.is_broadcast() || ip.is_documentation() || (o[0] == 198 && (o[1] & 0xfe) == 18)
-    {
+    } else if ip.is_broadcast() || ip.is_documentation() || (o[0] == 198 && (o[1] & 0xfe) == 18) {
         Some("a reserved address")
     } else if o[0] == 192 && o[1] == 0 && o[2] == 0 {
         Some("an IETF protocol address")
@@ -181,18 +180,16 @@ impl reqwest::dns::Resolve for VettingResolver {
         let allow_loopback = self.allow_loopback;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if addrs.is_empty() {
                 return Err(Box::new(Refusal(format!("{host} does not resolve"))) as _);
             }
             for a in &addrs {
                 if let Some(why) = forbidden_ip(a.ip(), allow_loopback) {
-                    return Err(Box::new(Refusal(format!(
-                        "{host} resolves to {why} ({})",
-                        a.ip()
-                    ))) as _);
+                    return Err(
+                        Box::new(Refusal(format!("{host} resolves to {why} ({})", a.ip()))) as _,
+                    );
                 }
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)

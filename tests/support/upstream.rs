@@ -96,8 +96,9 @@ struct Key {
 fn es256_key(kid: &str) -> Key {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .expect("P-256 key");
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .expect("P-256 key");
     let pair =
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("key");
     let point = pair.public_key().as_ref();
@@ -205,8 +206,12 @@ async fn discovery(State(s): State<Shared>) -> Response {
 async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let mut s = s.lock().unwrap();
     s.seen.authorize = q.clone();
-    let mut to = url::Url::parse(q.get("redirect_uri").map(String::as_str).unwrap_or("http://x/"))
-        .expect("redirect_uri");
+    let mut to = url::Url::parse(
+        q.get("redirect_uri")
+            .map(String::as_str)
+            .unwrap_or("http://x/"),
+    )
+    .expect("redirect_uri");
     {
         let mut qp = to.query_pairs_mut();
         if let Some(e) = &s.behavior.authorize_error {
@@ -247,14 +252,18 @@ async fn token(
     // client_secret_basic
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            s.client_id, s.client_secret
-        ))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", s.client_id, s.client_secret))
     );
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str())
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
     {
-        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_client"})))
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
             .into_response();
     }
     let code = form.get("code").cloned().unwrap_or_default();
@@ -343,8 +352,7 @@ async fn jwks(State(s): State<Shared>) -> Response {
     let mut s = s.lock().unwrap();
     s.seen.jwks_fetches += 1;
     let mut keys = vec![s.k1.jwk.clone()];
-    if s
-        .behavior
+    if s.behavior
         .k2_from_fetch
         .is_some_and(|n| s.seen.jwks_fetches >= n)
     {
@@ -361,7 +369,10 @@ async fn userinfo(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Re
     let s = s.lock().unwrap();
     let b = &s.behavior;
     let expected = format!("Bearer at-{}", b.sub);
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str())
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
     {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -422,7 +433,9 @@ pub async fn login_via_upstream(
     challenge: &str,
 ) -> (String, crate::browser::Page) {
     let p = b
-        .get(&crate::browser::authorize_url_at(slug, client_id, challenge, ""))
+        .get(&crate::browser::authorize_url_at(
+            slug, client_id, challenge, "",
+        ))
         .await;
     assert_eq!(p.status, reqwest::StatusCode::FOUND, "{}", p.body);
     let at_upstream = p.location.expect("redirect to the upstream");
@@ -437,7 +450,11 @@ pub async fn login_via_upstream(
 pub async fn counts(idpd: &crate::Idpd, tenant: &str) -> (usize, usize) {
     let api = idpd.api();
     let (st, users) = api
-        .send(reqwest::Method::GET, &format!("/tenants/{tenant}/users"), None)
+        .send(
+            reqwest::Method::GET,
+            &format!("/tenants/{tenant}/users"),
+            None,
+        )
         .await;
     assert_eq!(st, 200, "{users}");
     let (st, sessions) = api

@@ -17,12 +17,14 @@ use crate::output::{Rows, Tabular};
 pub enum ProviderCommand {
     /// Register an external OpenID Connect provider and print it with the redirect URI to
     /// register there
-    #[command(long_about = "Register an external OpenID Connect provider and print it.\n\n\
+    #[command(
+        long_about = "Register an external OpenID Connect provider and print it.\n\n\
 The endpoints come from the issuer's discovery document (whose issuer must equal --issuer), \
 unless --authorization-endpoint, --token-endpoint and --jwks-uri are all given. Register \
 the printed redirect_uri ({issuer}/callback/{name}) as a redirect URI of idpd's client at the \
 upstream. The client secret is read from a file or standard input, stored encrypted and \
-never shown again.")]
+never shown again."
+    )]
     Add(AddArgs),
     /// List a tenant's providers
     List(TenantArgs),

@@ -104,7 +104,10 @@ pub async fn list(store: &dyn Store, tenant: &Tenant) -> Result<Vec<ProviderReco
 
 fn check_name(name: &str, errors: &mut Vec<FieldError>) {
     if name == NATIVE_PROVIDER {
-        errors.push(FieldError::new("name", "\"native\" is the built-in provider"));
+        errors.push(FieldError::new(
+            "name",
+            "\"native\" is the built-in provider",
+        ));
     } else if let Some(p) = super::slug::problem(name) {
         errors.push(FieldError::new("name", format!("{name:?} {p}")));
     }
@@ -146,7 +149,11 @@ fn check_endpoint(
 fn check_scopes(scopes: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     let mut out = vec!["openid".to_owned()];
     for s in scopes.iter().flat_map(|s| s.split_whitespace()) {
-        if s.len() > 200 || !s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\') {
+        if s.len() > 200
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+        {
             errors.push(FieldError::new("scopes", format!("{s:?} is not a scope")));
         } else if !out.iter().any(|o| o == s) {
             out.push(s.to_owned());
@@ -244,10 +251,7 @@ async fn discover_into(up: &Upstreams, c: &mut ProviderConfig) -> Result<()> {
             String::new()
         }
     };
-    c.authorization_endpoint = vet(
-        "authorization_endpoint",
-        Some(found.authorization_endpoint),
-    );
+    c.authorization_endpoint = vet("authorization_endpoint", Some(found.authorization_endpoint));
     c.token_endpoint = vet("token_endpoint", found.token_endpoint);
     c.jwks_uri = vet("jwks_uri", Some(found.jwks_uri));
     c.userinfo_endpoint = found
@@ -550,7 +554,10 @@ mod tests {
             ["corp.example"]
         );
         assert!(e.is_empty());
-        check_domains(&["nodot".into(), "a..b".into(), "x_y.example".into()], &mut e);
+        check_domains(
+            &["nodot".into(), "a..b".into(), "x_y.example".into()],
+            &mut e,
+        );
         assert_eq!(e.len(), 3);
     }
 

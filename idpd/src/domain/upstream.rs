@@ -149,12 +149,13 @@ impl Upstreams {
         let url = JsonWebKeySetUrl::new(uri.to_owned())
             .map_err(|e| UpstreamError::Config(e.to_string()))?;
         let http = &self.outbound;
-        let set = CoreJsonWebKeySet::fetch_async(&url, http)
-            .await
-            .map_err(|e| match from_discovery(e) {
-                UpstreamError::Discovery(m) => UpstreamError::Jwks(m),
-                other => other,
-            })?;
+        let set =
+            CoreJsonWebKeySet::fetch_async(&url, http)
+                .await
+                .map_err(|e| match from_discovery(e) {
+                    UpstreamError::Discovery(m) => UpstreamError::Jwks(m),
+                    other => other,
+                })?;
         self.jwks
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -464,7 +465,13 @@ pub async fn local_user(
             return refuse("the local user is disabled");
         }
         store
-            .link_upstream(None, &UpstreamLink { user_id: u.id, ..link })
+            .link_upstream(
+                None,
+                &UpstreamLink {
+                    user_id: u.id,
+                    ..link
+                },
+            )
             .await?;
         return Ok(u);
     }
@@ -494,7 +501,13 @@ pub async fn local_user(
         updated_at: at,
     };
     match store
-        .link_upstream(Some(&u), &UpstreamLink { user_id: u.id, ..link })
+        .link_upstream(
+            Some(&u),
+            &UpstreamLink {
+                user_id: u.id,
+                ..link
+            },
+        )
         .await
     {
         Ok(()) => Ok(u),

@@ -189,7 +189,10 @@ async fn callback(
         Ok(f) => f,
         Err(e) => return unavailable(&state, t, e),
     };
-    let secret = pages::read_cookie(&headers, &pages::flow_cookie_name(&ep.tenant, https(&state)));
+    let secret = pages::read_cookie(
+        &headers,
+        &pages::flow_cookie_name(&ep.tenant, https(&state)),
+    );
     let (flow, secret) = match (flow, secret) {
         (Some(f), Some(s)) if f.owned_by(&s) => (f, s),
         _ => return expired(t, "state_of_another_browser"),

@@ -44,7 +44,10 @@ pub(super) fn https(state: &AppState) -> bool {
     state.config.public_https()
 }
 
-pub(super) fn texts_for(tenant: &crate::domain::tenants::Tenant, ui_locales: &[String]) -> &'static Texts {
+pub(super) fn texts_for(
+    tenant: &crate::domain::tenants::Tenant,
+    ui_locales: &[String],
+) -> &'static Texts {
     i18n::pick(ui_locales.iter().map(String::as_str), &tenant.locales)
 }
 
@@ -237,7 +240,11 @@ async fn finish(
     res
 }
 
-pub(super) fn unavailable(state: &AppState, t: &'static Texts, e: crate::store::StoreError) -> Response {
+pub(super) fn unavailable(
+    state: &AppState,
+    t: &'static Texts,
+    e: crate::store::StoreError,
+) -> Response {
     tracing::error!(error = %crate::http::error::error_chain(&e), "login step failed");
     let mut res = state.pages.message(
         StatusCode::SERVICE_UNAVAILABLE,

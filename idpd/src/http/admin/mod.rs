@@ -45,7 +45,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
         .routes(routes!(providers::list, providers::create))
-        .routes(routes!(providers::get, providers::update, providers::delete))
+        .routes(routes!(
+            providers::get,
+            providers::update,
+            providers::delete
+        ))
         .routes(routes!(providers::set_default))
         .routes(routes!(providers::test))
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
