@@ -158,7 +158,7 @@ async fn provider_commands(backend: Backend) {
     assert_eq!(checks, ["discovery", "endpoints", "jwks"]);
     up.set(|b| b.discovery_issuer = Some("https://elsewhere.example".into()));
     let out = ctl.run(["provider", "test", "--tenant", "acme", "corp"]);
-    assert_ne!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("FAILED"), "{out:?}");
     up.set(|b| b.discovery_issuer = None);
 

@@ -30,12 +30,28 @@ async fn fed(backend: Backend) -> (idp_tests::Setup, FakeUpstream, String) {
     (s, up, client_id)
 }
 
-fn audit_reason(logs: &str, reason: &str) -> bool {
+/// Whether idpd logged an audit line of tenant acme, provider `fake`, with `reason`; the log
+/// is read by another thread, so a line may arrive just after the response.
+async fn audit(idpd: &idp_tests::Idpd, reason: &str) -> bool {
+    audit_of(idpd, "fake", reason).await
+}
+
+async fn audit_of(idpd: &idp_tests::Idpd, provider: &str, reason: &str) -> bool {
+    for _ in 0..100 {
+        if audit_reason(&idpd.logs.text(), provider, reason) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn audit_reason(logs: &str, provider: &str, reason: &str) -> bool {
     logs.lines().any(|l| {
         serde_json::from_str::<Value>(l).is_ok_and(|v| {
             v["target"] == "audit"
                 && v["reason"] == reason
-                && v["provider"] == "fake"
+                && v["provider"] == provider
                 && v["tenant"] == "acme"
         })
     })
@@ -67,7 +83,7 @@ async fn hostile_id_tokens_are_refused(backend: Backend) {
         assert!(page.body.contains("failed"), "{spoil:?}: {}", page.body);
         assert_eq!(counts(idpd, "acme").await, (0, 0), "{spoil:?}");
     }
-    assert!(audit_reason(&idpd.logs.text(), "id_token_invalid"));
+    assert!(audit(idpd, "id_token_invalid").await);
 
     // The same upstream, unspoiled: the login works, our PKCE S256 and nonce went upstream.
     up.set(|b| b.spoil = Spoil::None);
@@ -86,7 +102,7 @@ async fn hostile_id_tokens_are_refused(backend: Backend) {
     let (st, t) = redeem(idpd, &client_id, &q["code"], &verifier).await;
     assert_eq!(st, 200, "{t}");
     assert_eq!(counts(idpd, "acme").await, (1, 1));
-    assert!(audit_reason(&idpd.logs.text(), "login"));
+    assert!(audit(idpd, "login").await);
 }
 
 async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
@@ -104,7 +120,7 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
     let (_, page) = login_via_upstream(&mut b, "acme", &client_id, &challenge).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(page.body.contains("cancelled"), "{}", page.body);
-    assert!(audit_reason(&idpd.logs.text(), "access_denied"));
+    assert!(audit(idpd, "access_denied").await);
     up.set(|b| b.authorize_error = None);
 
     // Upstream A's response delivered to upstream B's callback (SEC-26 mix-up).
@@ -212,7 +228,7 @@ async fn userinfo_sub_mismatch_and_email_linking(backend: Backend) {
     up.set(|b| b.userinfo_sub = Some("someone-else".into()));
     let page = login(idpd).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
-    assert!(audit_reason(&idpd.logs.text(), "userinfo_invalid"));
+    assert!(audit(idpd, "userinfo_invalid").await);
     up.set(|b| b.userinfo_sub = None);
     assert_eq!(counts(idpd, "acme").await, (0, 0));
 
@@ -236,7 +252,7 @@ async fn userinfo_sub_mismatch_and_email_linking(backend: Backend) {
     assert_eq!(st, 200);
     let page = login(idpd).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
-    assert!(audit_reason(&idpd.logs.text(), "account_refused"));
+    assert!(audit(idpd, "account_refused").await);
     // Verified locally, but the upstream does not assert email_verified: refused.
     let (st, _) = api
         .send(
@@ -308,7 +324,7 @@ async fn slow_upstream_times_out(backend: Backend) {
         "{:?}",
         started.elapsed()
     );
-    assert!(audit_reason(&s.idpd.logs.text(), "upstream_unreachable"));
+    assert!(audit(&s.idpd, "upstream_unreachable").await);
     assert_eq!(counts(&s.idpd, "acme").await, (0, 0));
 }
 

@@ -311,6 +311,24 @@ mod tests {
         assert!(forbidden_ip("::ffff:127.0.0.1".parse().unwrap(), true).is_some());
     }
 
+    #[tokio::test]
+    async fn names_that_resolve_inside_are_refused() {
+        use reqwest::dns::Resolve;
+        let strict = VettingResolver {
+            allow_loopback: false,
+        };
+        let err = strict
+            .resolve("localhost".parse().unwrap())
+            .await
+            .err()
+            .expect("a name resolving to loopback is refused");
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let dev = VettingResolver {
+            allow_loopback: true,
+        };
+        assert!(dev.resolve("localhost".parse().unwrap()).await.is_ok());
+    }
+
     #[test]
     fn url_shapes() {
         let bad = [

@@ -304,7 +304,7 @@ pub fn run(command: ProviderCommand, ctx: &mut Context<'_>) -> Result<(), Error>
             if result.ok {
                 Ok(())
             } else {
-                Err(Error::Usage(format!(
+                Err(Error::CheckFailed(format!(
                     "provider {name} failed a check (see above)"
                 )))
             }

@@ -207,7 +207,21 @@ struct Endpoints<'a> {
     userinfo: Option<&'a str>,
 }
 
-impl Endpoints<'_> {
+impl<'a> Endpoints<'a> {
+    fn given(
+        authorization: &'a Option<String>,
+        token: &'a Option<String>,
+        jwks: &'a Option<String>,
+        userinfo: &'a Option<String>,
+    ) -> Self {
+        Endpoints {
+            authorization: authorization.as_deref(),
+            token: token.as_deref(),
+            jwks: jwks.as_deref(),
+            userinfo: userinfo.as_deref(),
+        }
+    }
+
     fn any(&self) -> bool {
         self.authorization.is_some() || self.token.is_some() || self.jwks.is_some()
     }
@@ -313,12 +327,12 @@ pub async fn create(
         ..ProviderConfig::default()
     };
     let secret = check_text("client_secret", &req.client_secret, &mut errors);
-    let endpoints = Endpoints {
-        authorization: req.authorization_endpoint.as_deref(),
-        token: req.token_endpoint.as_deref(),
-        jwks: req.jwks_uri.as_deref(),
-        userinfo: req.userinfo_endpoint.as_deref(),
-    };
+    let endpoints = Endpoints::given(
+        &req.authorization_endpoint,
+        &req.token_endpoint,
+        &req.jwks_uri,
+        &req.userinfo_endpoint,
+    );
     if endpoints.any() {
         endpoints.apply(&mut c, allow, &mut errors);
     } else if req.userinfo_endpoint.is_some() {
@@ -402,12 +416,12 @@ pub async fn update(
     if let Some(l) = req.link_by_email {
         c.link_by_email = l;
     }
-    let endpoints = Endpoints {
-        authorization: req.authorization_endpoint.as_deref(),
-        token: req.token_endpoint.as_deref(),
-        jwks: req.jwks_uri.as_deref(),
-        userinfo: req.userinfo_endpoint.as_deref(),
-    };
+    let endpoints = Endpoints::given(
+        &req.authorization_endpoint,
+        &req.token_endpoint,
+        &req.jwks_uri,
+        &req.userinfo_endpoint,
+    );
     if endpoints.any() {
         // Partial changes keep the other stored endpoints.
         let kept = Endpoints {
@@ -439,7 +453,7 @@ pub async fn update(
     }
     p.updated_at = now();
     store.update_provider(&p).await?;
-    up.forget_jwks(p.id);
+    up.forget_jwks();
     Ok(p)
 }
 

@@ -198,8 +198,8 @@ impl Upstreams {
         self.download_jwks(uri).await.map(Some)
     }
 
-    /// Drops cached keys of a provider after its settings changed.
-    pub fn forget_jwks(&self, _provider: Uuid) {
+    /// Drops the cached keys after a provider's settings changed (rare: all of them).
+    pub fn forget_jwks(&self) {
         self.jwks.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }

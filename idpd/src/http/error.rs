@@ -182,14 +182,7 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
 
 /// `Display` of an error with its sources, on one line.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    crate::outbound::chain(e)
 }
 
 /// JSON 404 for unknown routes.

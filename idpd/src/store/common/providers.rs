@@ -158,20 +158,8 @@ impl ProviderStore for Backend {
     async fn link_upstream(&self, user: Option<&UserRecord>, link: &UpstreamLink) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(u) = user {
-            sqlx::query(
-                "INSERT INTO idp_users (id, tenant_id, email, email_verified, name, locale, disabled, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(u.id)
-            .bind(u.tenant_id)
-            .bind(&u.email)
-            .bind(u.email_verified)
-            .bind(&u.name)
-            .bind(&u.locale)
-            .bind(u.disabled)
-            .bind(u.created_at)
-            .bind(u.updated_at)
-            .execute(&mut *tx)
+            super::users::insert_user_query(u)
+                .execute(&mut *tx)
             .await
             .map_err(conflict)?;
         }
