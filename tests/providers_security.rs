@@ -181,10 +181,20 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
         .get(&idp_tests::browser::authorize_url(
             &client_id,
             &challenge,
-            "&ui_locales=nb",
+            "&ui_locales=nb&prompt=login&max_age=60",
         ))
         .await;
     let p = b.get(p.location.as_deref().unwrap()).await;
+    let asked = up.seen().authorize;
+    assert_eq!(
+        (
+            asked["prompt"].as_str(),
+            asked["max_age"].as_str(),
+            asked["ui_locales"].as_str()
+        ),
+        ("login", "60", "nb"),
+        "the client's demands are passed on"
+    );
     let page = b.get(p.location.as_deref().unwrap()).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(page.body.contains("avbrutt"), "{}", page.body);
@@ -230,6 +240,10 @@ async fn userinfo_sub_mismatch_and_email_linking(backend: Backend) {
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     assert!(audit(idpd, "userinfo_invalid").await);
     up.set(|b| b.userinfo_sub = None);
+    // No address from the upstream at all: no account can be made for it.
+    up.set(|b| b.email = None);
+    assert_eq!(login(idpd).await.status, StatusCode::FORBIDDEN);
+    up.set(|b| b.email = Some("fed@corp.example".into()));
     assert_eq!(counts(idpd, "acme").await, (0, 0));
 
     // A local user owns the address, unverified: never linked, even though the upstream
@@ -354,6 +368,16 @@ async fn registration_refuses_bad_upstreams(backend: Backend) {
     );
     assert!(e["message"].as_str().unwrap().contains("302"), "{e}");
     up.set(|b| b.discovery_redirect = None);
+    // Discovery naming an internal JWKS: refused before any fetch (SEC-15).
+    up.set(|b| b.jwks_uri = Some("https://10.0.0.1/jwks".into()));
+    let (st, e) = add(json!({})).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (422, Some("discovery_failed")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("private"), "{e}");
+    up.set(|b| b.jwks_uri = None);
     // A JWKS past the size cap.
     up.set(|b| b.huge_jwks = true);
     let (st, e) = add(json!({})).await;

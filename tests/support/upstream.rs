@@ -36,6 +36,8 @@ pub struct Behavior {
     /// Discovery answers 302 to this URL.
     pub discovery_redirect: Option<String>,
     pub with_userinfo: bool,
+    /// The `jwks_uri` of the discovery document (default: the fake's own).
+    pub jwks_uri: Option<String>,
     pub spoil: Spoil,
     /// The kid the ID token is signed with: "k1" or "k2".
     pub kid: &'static str,
@@ -61,6 +63,7 @@ impl Default for Behavior {
             discovery_issuer: None,
             discovery_redirect: None,
             with_userinfo: true,
+            jwks_uri: None,
             spoil: Spoil::None,
             kid: "k1",
             k2_from_fetch: None,
@@ -192,7 +195,7 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "issuer": b.discovery_issuer.clone().unwrap_or_else(|| base.clone()),
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
+        "jwks_uri": b.jwks_uri.clone().unwrap_or_else(|| format!("{base}/jwks")),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],

@@ -271,7 +271,18 @@ pub fn begin(
         req = req.add_scope(Scope::new(s.clone()));
     }
     if let Some(h) = login_hint {
-        req = req.add_extra_param("login_hint", h.to_owned());
+        req = req.set_login_hint(openidconnect::LoginHint::new(h.to_owned()));
+    }
+    // What the client asked of the login holds upstream too: a fresh authentication, a
+    // maximum age, the user's languages (OIDC Core §3.1.2.1).
+    if flow.request.prompt_login {
+        req = req.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+    }
+    if let Some(m) = flow.request.max_age.and_then(|m| u64::try_from(m).ok()) {
+        req = req.set_max_age(StdDuration::from_secs(m));
+    }
+    for l in &flow.request.ui_locales {
+        req = req.add_ui_locale(openidconnect::LanguageTag::new(l.clone()));
     }
     let (url, _, _) = req.url();
     let at = now();
