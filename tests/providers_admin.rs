@@ -20,68 +20,48 @@ async fn provider_commands(backend: Backend) {
     let ctl = idpd.ctl();
     let base = up.base.clone();
 
-    // No secret: a usage error naming both ways to give it.
-    let out = ctl.run([
-        "provider",
-        "add",
-        "--tenant",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        &base,
-        "--client-id",
-        "idp-acme",
-    ]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--client-secret-file"), "{out:?}");
-    // Only some endpoints: the server names the missing ones.
-    let out = ctl.run([
-        "provider",
-        "add",
-        "--tenant",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        &base,
-        "--client-id",
-        "idp-acme",
-        "--client-secret-file",
-        secret,
-        "--token-endpoint",
-        &format!("{base}/token"),
-    ]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains("authorization_endpoint") && out.stderr.contains("jwks_uri"),
-        "{out:?}"
-    );
-    // Explicit endpoints, no discovery.
-    let out = ctl
-        .run([
-            "-o",
-            "json",
-            "provider",
-            "add",
-            "--tenant",
-            "acme",
+    // `provider add --tenant acme --name corp --issuer BASE --client-id idp-acme` + `extra`.
+    let add = |extra: &[&str]| {
+        let mut args = vec!["-o", "json", "provider", "add", "--tenant", "acme"];
+        args.extend([
             "--name",
             "corp",
             "--issuer",
             &base,
             "--client-id",
             "idp-acme",
-            "--client-secret-file",
-            secret,
-            "--authorization-endpoint",
-            &format!("{base}/authorize"),
-            "--token-endpoint",
-            &format!("{base}/token"),
-            "--jwks-uri",
-            &format!("{base}/jwks"),
-        ])
-        .ok();
+        ]);
+        args.extend(extra);
+        ctl.run(args)
+    };
+    let (authorize, token, jwks) = (
+        format!("{base}/authorize"),
+        format!("{base}/token"),
+        format!("{base}/jwks"),
+    );
+    // No secret: a usage error naming both ways to give it.
+    let out = add(&[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--client-secret-file"), "{out:?}");
+    // Only some endpoints: the server names the missing ones.
+    let out = add(&["--client-secret-file", secret, "--token-endpoint", &token]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("authorization_endpoint") && out.stderr.contains("jwks_uri"),
+        "{out:?}"
+    );
+    // Explicit endpoints, no discovery.
+    let out = add(&[
+        "--client-secret-file",
+        secret,
+        "--authorization-endpoint",
+        &authorize,
+        "--token-endpoint",
+        &token,
+        "--jwks-uri",
+        &jwks,
+    ])
+    .ok();
     let p = out.json();
     assert_eq!(p["discovery"], false, "{p}");
     assert_eq!(p["has_client_secret"], true);
@@ -89,20 +69,7 @@ async fn provider_commands(backend: Backend) {
     assert!(p.get("userinfo_endpoint").is_none(), "{p}");
     assert!(!out.stdout.contains("upstream-secret"));
     // Taken name: conflict.
-    let out = ctl.run([
-        "provider",
-        "add",
-        "--tenant",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        &base,
-        "--client-id",
-        "x",
-        "--client-secret-file",
-        secret,
-    ]);
+    let out = add(&["--client-secret-file", secret]);
     assert_eq!(out.code, 5, "{out:?}");
 
     let out = ctl.run(["provider", "list", "--tenant", "acme"]).ok();
