@@ -2,6 +2,8 @@
 //! `acme`, registered with the real idpctl. acme's client signs a corp user in through corp
 //! and receives acme tokens (iss = acme, verified against acme's JWKS, `idp` = corp). A
 //! second login reuses the linked user; `set-default native` brings the native login back.
+//! And the same through an independent OpenID provider: npm's oidc-provider (installed by
+//! scripts/test-deps.sh; skipped without it).
 
 use idp_tests::browser::{
     Browser, REDIRECT, acme_with_web_client, authorize_url, hidden, mailed_code, outbox_mails,
@@ -11,7 +13,10 @@ use idp_tests::upstream::{counts, setup_federation};
 use idp_tests::{Backend, Idpd, Value, both_backends, http_client, json};
 use reqwest::{Method, StatusCode};
 
-both_backends!(acme_signs_in_through_corp);
+both_backends!(
+    acme_signs_in_through_corp,
+    acme_signs_in_through_node_oidc_provider
+);
 
 /// One login at acme through corp, for `email`; returns acme's authorization code query.
 async fn login_through_corp(
@@ -242,4 +247,175 @@ async fn verify_acme_id_token(idpd: &Idpd, id_token: &str, client_id: &str) -> V
     )
     .expect("the ID token verifies against acme's JWKS")
     .claims
+}
+
+/// oidc-provider with one confidential client and its development login pages.
+const NODE_OP: &str = r#"
+const [, , port, clientId, secret, redirect, modPath] = process.argv;
+const { default: Provider } = await import(modPath);
+const provider = new Provider(`http://127.0.0.1:${port}`, {
+  clients: [{
+    client_id: clientId, client_secret: secret, redirect_uris: [redirect],
+    grant_types: ['authorization_code'], response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  async findAccount(ctx, id) {
+    return { accountId: id, async claims() {
+      return { sub: id, email: `${id}@op.example`, email_verified: true, name: 'Op User' };
+    } };
+  },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  features: { devInteractions: { enabled: true } },
+});
+provider.listen(Number(port), '127.0.0.1', () => console.log('listening'));
+"#;
+
+/// A child process killed on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value of attribute `attr` in the first tag that has `marker`.
+fn attr_after(body: &str, marker: &str, attr: &str) -> Option<String> {
+    let i = body.find(marker)?;
+    let tag_start = body[..=i].rfind('<')?;
+    let tag = &body[tag_start..tag_start + body[tag_start..].find('>')?];
+    let key = format!("{attr}=\"");
+    let j = tag.find(&key)? + key.len();
+    Some(tag[j..j + tag[j..].find('"')?].to_owned())
+}
+
+async fn acme_signs_in_through_node_oidc_provider(backend: Backend) {
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-tools/oidc-provider/node_modules/oidc-provider/lib/index.js");
+    if !module.exists() || which_node().is_none() {
+        eprintln!("skipped: npm's oidc-provider is not installed (run scripts/test-deps.sh)");
+        return;
+    }
+    let s = setup_federation(backend).await;
+    let idpd = &s.idpd;
+    let acme_client = acme_with_web_client(idpd).await;
+    let callback = format!("{}/t/acme/callback/op", idpd.public_url());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let script = s.dir.path().join("op.mjs");
+    std::fs::write(&script, NODE_OP).unwrap();
+    let module_url = format!("file://{}", module.canonicalize().unwrap().display());
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .args([
+            &port.to_string(),
+            "idp-acme",
+            "op-secret-0123456789",
+            &callback,
+            &module_url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start node");
+    let stdout = child.stdout.take().unwrap();
+    let _op = Child(child);
+    // Read its output to the end (a closed pipe would kill it at its next log line).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("listening") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("oidc-provider starts");
+    let issuer = format!("http://127.0.0.1:{port}");
+    let (st, p) = idpd
+        .api()
+        .send(
+            Method::POST,
+            "/tenants/acme/providers",
+            Some(
+                json!({"name": "op", "issuer": issuer, "client_id": "idp-acme",
+                        "client_secret": "op-secret-0123456789", "default": true}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{p}");
+    assert_eq!(p["discovery"], true);
+    let out = idpd
+        .ctl()
+        .run(["-o", "json", "provider", "test", "--tenant", "acme", "op"])
+        .ok();
+    assert_eq!(out.json()["ok"], true, "{}", out.stdout);
+
+    // acme → oidc-provider's login and consent pages → acme's callback → the client.
+    let mut b = Browser::new(idpd);
+    let (verifier, challenge) = pkce();
+    let p = b.get(&authorize_url(&acme_client, &challenge, "")).await;
+    let mut url = p.location.expect("to the OP");
+    assert!(url.starts_with(&issuer), "{url}");
+    let mut final_page = None;
+    for _ in 0..12 {
+        if url.starts_with(&callback) {
+            final_page = Some(b.get(&url).await);
+            break;
+        }
+        let page = b.get(&url).await;
+        let here = url::Url::parse(&url).unwrap();
+        let next = if let Some(to) = &page.location {
+            to.clone()
+        } else {
+            assert_eq!(page.status, StatusCode::OK, "{url}: {}", page.body);
+            let action = attr_after(&page.body, "<form", "action")
+                .unwrap_or_else(|| panic!("no form at {url}: {}", page.body));
+            let prompt = attr_after(&page.body, "name=\"prompt\"", "value").unwrap_or_default();
+            let mut form = vec![("prompt", prompt.as_str())];
+            if prompt == "login" {
+                form.extend([("login", "carol"), ("password", "x")]);
+            }
+            let res = b
+                .http
+                .post(here.join(&action).unwrap())
+                .header("cookie", b.cookie_header())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(idp_tests::oauth::form(&form))
+                .send()
+                .await
+                .unwrap();
+            let page = b.take(res).await;
+            page.location.expect("the form answers with a redirect")
+        };
+        url = here.join(&next).unwrap().to_string();
+    }
+    let page = final_page.expect("back at acme's callback");
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    let q = query(page.location.as_deref().unwrap());
+    let (st, tokens) = redeem(idpd, &acme_client, &q["code"], &verifier).await;
+    assert_eq!(st, 200, "{tokens}");
+    let claims =
+        verify_acme_id_token(idpd, tokens["id_token"].as_str().unwrap(), &acme_client).await;
+    assert_eq!(claims["idp"], "op");
+    assert_eq!(
+        claims["email"], "carol@op.example",
+        "from oidc-provider's userinfo"
+    );
+}
+
+fn which_node() -> Option<()> {
+    std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(drop)
 }

@@ -138,11 +138,7 @@ async fn state_is_bound_to_provider_browser_and_single_use(backend: Backend) {
     let page = b.get(&wrong).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     // The audit line names the provider whose callback was hit.
-    assert!(
-        idpd.logs
-            .text()
-            .contains("\"reason\":\"state_of_another_provider\"")
-    );
+    assert!(audit_of(idpd, "other", "state_of_another_provider").await);
     // The same response in another browser (no flow cookie): refused.
     let mut other = Browser::new(idpd);
     let page = other.get(&callback).await;
