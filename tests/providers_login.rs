@@ -154,6 +154,20 @@ async fn acme_signs_in_through_corp(backend: Backend) {
     assert_eq!(claims["email"], "bob@corp.example");
     assert_eq!(claims["nonce"], "n-1");
     assert_eq!(claims["amr"], json!(["fed"]));
+    // The access token too, verified against acme's JWKS; and it works at acme's userinfo.
+    let at = tokens["access_token"].as_str().unwrap();
+    let verifier = idp_tests::oauth::Verifier::new(&idp_tests::oauth::Op::new(idpd, "acme")).await;
+    let at_claims = verifier
+        .verify(at, jsonwebtoken::Algorithm::ES256)
+        .await
+        .expect("acme's access token verifies");
+    assert_eq!(at_claims.claims["idp"], "corp", "{:?}", at_claims.claims);
+    let (st, info) = idp_tests::browser::userinfo(idpd, at).await;
+    assert_eq!(
+        (st, info["email"].as_str()),
+        (200, Some("bob@corp.example")),
+        "{info}"
+    );
     let sub = claims["sub"].as_str().unwrap().to_owned();
     let (_, user) = api
         .send(Method::GET, &format!("/tenants/acme/users/{sub}"), None)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::authorize::{AuthorizationRequest, verify_pkce};
 use super::error::OAuthError;
-use super::token::{Ctx, TokenResponse, check_grant, issue_access_token_for};
+use super::token::{Ctx, TokenResponse, check_grant, issue_access_token_via};
 use crate::crypto;
 use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::domain::grants::{self, CodeRequest, Redemption, TokenFamily};
@@ -224,12 +224,13 @@ async fn respond(
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-    let (access_token, expires_in) = issue_access_token_for(
+    let (access_token, expires_in) = issue_access_token_via(
         ctx,
         client,
         &user.id.to_string(),
         scope.clone(),
         Some(family.id),
+        idp,
     )
     .await?;
     let id_token = if scopes.iter().any(|s| s == "openid") {

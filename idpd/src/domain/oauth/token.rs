@@ -150,6 +150,9 @@ pub struct AccessClaims {
     /// The grant family (user tokens only): revoking it makes the token inactive at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fid: Option<uuid::Uuid>,
+    /// The external identity provider the user signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -191,6 +194,18 @@ pub async fn issue_access_token_for(
     scope: Option<String>,
     fid: Option<uuid::Uuid>,
 ) -> Result<(String, i64), OAuthError> {
+    issue_access_token_via(ctx, client, sub, scope, fid, None).await
+}
+
+/// `issue_access_token_for` of a login through external provider `idp` (the `idp` claim).
+pub async fn issue_access_token_via(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    sub: &str,
+    scope: Option<String>,
+    fid: Option<uuid::Uuid>,
+    idp: Option<&str>,
+) -> Result<(String, i64), OAuthError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
     let claims = AccessClaims {
@@ -204,6 +219,7 @@ pub async fn issue_access_token_for(
         scope,
         idp_client: client.id,
         fid,
+        idp: idp.map(str::to_owned),
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))
