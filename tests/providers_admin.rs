@@ -68,6 +68,7 @@ async fn provider_commands(backend: Backend) {
     assert_eq!(p["is_default"], false);
     assert!(p.get("userinfo_endpoint").is_none(), "{p}");
     assert!(!out.stdout.contains("upstream-secret"));
+    assert_secret_sealed(idpd, backend, "upstream-secret").await;
     // Taken name: conflict.
     let out = add(&["--client-secret-file", secret]);
     assert_eq!(out.code, 5, "{out:?}");
@@ -190,4 +191,54 @@ async fn email_domain_routes_to_the_provider(backend: Backend) {
         p.location.as_deref().unwrap(),
         format!("/t/acme/login?flow={flow}")
     );
+}
+
+/// The upstream client secret is not in the database in the clear (it is sealed with the
+/// master key).
+async fn assert_secret_sealed(idpd: &idp_tests::Idpd, backend: Backend, secret: &str) {
+    match backend {
+        Backend::Sqlite => {
+            // The scan sees the provider row: its client_id is stored in the clear.
+            let mut saw_row = false;
+            for entry in std::fs::read_dir(&idpd.data_dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("idpd.db")
+                {
+                    let bytes = std::fs::read(&path).unwrap();
+                    saw_row |= bytes.windows(8).any(|w| w == b"idp-acme");
+                    assert!(
+                        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                        "{} holds the secret in the clear",
+                        path.display()
+                    );
+                }
+            }
+            assert!(
+                saw_row,
+                "the provider row was not found in the database files"
+            );
+        }
+        Backend::Postgres => {
+            use sqlx::{Connection, Row};
+            let mut c = sqlx::PgConnection::connect(&idpd.db_url).await.unwrap();
+            let rows = sqlx::query(
+                "SELECT config::text AS config, client_secret_sealed FROM idp_identity_providers",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            for r in rows {
+                let config: String = r.get("config");
+                let sealed: Option<Vec<u8>> = r.get("client_secret_sealed");
+                assert!(!config.contains(secret));
+                if let Some(sealed) = sealed {
+                    assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_bytes()));
+                }
+            }
+        }
+    }
 }
