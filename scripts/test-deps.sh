@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Optional tools of the end-to-end tests, installed when missing: Python's aiosmtpd (a loopback
 # SMTP server for tests/login_mail.rs) and Debian's chromium (headless check of the login page,
-# tests/login_browser.rs). Failure is tolerated: those tests print "skipped: ..." without them.
+# tests/login_browser.rs), and npm's oidc-provider (an independent OpenID provider that
+# tests/providers_login.rs signs in through, kept under target/test-tools). Failure is
+# tolerated: those tests print "skipped: ..." without them.
 set -uo pipefail
 
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
@@ -13,5 +15,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium (Debian package)"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
     || echo "warning: chromium could not be installed; the browser test will be skipped"
+fi
+op_dir="$(dirname "$0")/../target/test-tools/oidc-provider"
+if [ ! -f "$op_dir/node_modules/oidc-provider/lib/index.js" ]; then
+  echo "installing oidc-provider (npm)"
+  { command -v npm >/dev/null && mkdir -p "$op_dir" \
+      && npm install --silent --no-audit --no-fund --prefix "$op_dir" oidc-provider@9; } \
+    || echo "warning: oidc-provider could not be installed; the interop test will be skipped"
 fi
 exit 0

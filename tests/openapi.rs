@@ -60,6 +60,13 @@ async fn openapi_matches_routes(backend: Backend) {
         "POST /api/v1/tenants/{tenant}/users/{user}/disable",
         "GET /api/v1/tenants/{tenant}/sessions",
         "DELETE /api/v1/sessions/{id}",
+        "GET /api/v1/tenants/{tenant}/providers",
+        "POST /api/v1/tenants/{tenant}/providers",
+        "GET /api/v1/tenants/{tenant}/providers/{name}",
+        "PATCH /api/v1/tenants/{tenant}/providers/{name}",
+        "DELETE /api/v1/tenants/{tenant}/providers/{name}",
+        "POST /api/v1/tenants/{tenant}/providers/{name}/default",
+        "POST /api/v1/tenants/{tenant}/providers/{name}/test",
         "GET /api/v1/tenants/{tenant}/devices",
         "DELETE /api/v1/tenants/{tenant}/devices/{id}",
         "GET /api/v1/audit",
@@ -74,7 +81,8 @@ async fn openapi_matches_routes(backend: Backend) {
             .replace("{client_id}", "svc")
             .replace("{kid}", "no-such-kid")
             .replace("{user}", "nobody@example.com")
-            .replace("{id}", "no-such-session");
+            .replace("{id}", "no-such-session")
+            .replace("{name}", "no-such-provider");
         let url = format!("{}{}", s.idpd.admin_url(), path);
         let mut req = http
             .request(method.parse().unwrap(), url)

@@ -22,5 +22,8 @@ mod oidc_isolation;
 mod oidc_keys;
 mod oidc_rate_limit;
 mod openapi;
+mod providers_admin;
+mod providers_login;
+mod providers_security;
 mod sessions;
 mod users;

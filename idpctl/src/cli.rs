@@ -122,6 +122,10 @@ pub enum Command {
     /// List and revoke a tenant's browser sessions
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Register a tenant's external OpenID Connect provider, list, show, update, remove and
+    /// test providers, and pick the default one
+    #[command(subcommand)]
+    Provider(crate::cmd::provider::ProviderCommand),
     /// List and revoke the registered devices of a tenant's users
     #[command(subcommand)]
     Device(DeviceCommand),

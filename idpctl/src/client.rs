@@ -379,6 +379,22 @@ impl Client {
         self.call(Method::GET, url, None::<&()>)?.json()
     }
 
+    /// A JSON request to `{api}/{segments...}` whose answer is JSON (the provider commands).
+    pub fn json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&B>,
+    ) -> Result<T, Error> {
+        self.call(method, self.endpoint(segments), body)?.json()
+    }
+
+    /// A request whose successful answer has no body.
+    pub fn empty(&self, method: Method, segments: &[&str]) -> Result<(), Error> {
+        self.call(method, self.endpoint(segments), None::<&()>)
+            .map(drop)
+    }
+
     /// The items of every page after `after`, following `next_after` until it is absent.
     /// `segments` names the collection in errors.
     fn all_pages<T>(

@@ -136,6 +136,10 @@ pub enum Error {
 
     #[error("could not set up the HTTP client")]
     Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// A check the command ran failed (e.g. `provider test`); the output says which.
+    #[error("{0}")]
+    CheckFailed(String),
 }
 
 fn api_message(status: StatusCode, body: &ErrorBody) -> String {
@@ -176,7 +180,8 @@ impl Error {
             | Error::Aborted
             | Error::Prompt(_)
             | Error::Output(_)
-            | Error::Setup(_) => Exit::Failure,
+            | Error::Setup(_)
+            | Error::CheckFailed(_) => Exit::Failure,
         }
     }
 

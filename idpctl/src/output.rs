@@ -34,7 +34,7 @@ pub struct Rows {
 
 impl Rows {
     /// A two-column table for one object.
-    fn fields(fields: Vec<(&'static str, String)>) -> Self {
+    pub(crate) fn fields(fields: Vec<(&'static str, String)>) -> Self {
         Rows {
             header: vec!["FIELD", "VALUE"],
             rows: fields

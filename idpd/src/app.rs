@@ -22,6 +22,8 @@ pub struct AppState {
     /// Shared: the state is cloned per request, and the outbox variant owns a path.
     pub mailer: Arc<crate::mail::Mailer>,
     pub metrics: Arc<crate::http::metrics::Metrics>,
+    /// Outbound client and JWKS cache for external identity providers.
+    pub upstreams: Arc<crate::domain::upstream::Upstreams>,
 }
 
 impl AppState {
@@ -41,6 +43,9 @@ impl AppState {
             public_host: host,
             https: config.public_https(),
         };
+        let upstreams = Arc::new(crate::domain::upstream::Upstreams::new(
+            config.allow_loopback_upstreams,
+        ));
         let master_key = Arc::new(master_key);
         AppState {
             config: Arc::new(config),
@@ -52,6 +57,7 @@ impl AppState {
             pages: Arc::new(crate::http::pages::Pages::new()),
             mailer: Arc::new(mailer),
             metrics: Arc::new(crate::http::metrics::Metrics::new()),
+            upstreams,
         }
     }
 

@@ -30,6 +30,11 @@ pub struct Texts {
     pub device_approved: &'static str,
     pub device_denied: &'static str,
     pub device_invalid_code: &'static str,
+    /// Sign-in through an external provider ({provider}) failed, by cause.
+    pub upstream_denied: &'static str,
+    pub upstream_expired: &'static str,
+    pub upstream_account: &'static str,
+    pub upstream_failed: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -59,6 +64,10 @@ pub const EN: Texts = Texts {
     device_approved: "Done. Return to your device.",
     device_denied: "The request was denied.",
     device_invalid_code: "That code is not valid or has expired. Check the code on the device.",
+    upstream_denied: "Sign-in at {provider} was cancelled or refused. Go back to the application to try again.",
+    upstream_expired: "This sign-in has expired or belongs to another browser or provider. Go back to the application and start again.",
+    upstream_account: "Your {provider} account cannot be used to sign in here. Contact your administrator.",
+    upstream_failed: "Sign-in through {provider} failed. Try again later, or contact your administrator.",
 };
 
 pub const NB: Texts = Texts {
@@ -88,6 +97,10 @@ pub const NB: Texts = Texts {
     device_approved: "Ferdig. Gå tilbake til enheten.",
     device_denied: "Forespørselen ble avslått.",
     device_invalid_code: "Koden er ikke gyldig eller har utløpt. Sjekk koden på enheten.",
+    upstream_denied: "Innloggingen hos {provider} ble avbrutt eller avvist. Gå tilbake til applikasjonen for å prøve igjen.",
+    upstream_expired: "Denne innloggingen er utløpt eller hører til en annen nettleser eller leverandør. Gå tilbake til applikasjonen og start på nytt.",
+    upstream_account: "{provider}-kontoen din kan ikke brukes til å logge inn her. Kontakt administratoren din.",
+    upstream_failed: "Innlogging via {provider} mislyktes. Prøv igjen senere, eller kontakt administratoren din.",
 };
 
 /// Picks the texts for the first supported tag of `ui_locales`, then of `tenant_locales`.

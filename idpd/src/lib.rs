@@ -12,6 +12,7 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod mail;
+pub mod outbound;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

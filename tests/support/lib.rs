@@ -14,6 +14,7 @@ pub use serde_json::{Value, json};
 pub mod browser;
 pub mod devices;
 pub mod oauth;
+pub mod upstream;
 
 /// Runs `$body` (an `async fn(Backend)`) once per backend: `name_sqlite` always, and
 /// `name_postgres` when `IDP_TEST_POSTGRES_URL` is set (CI always sets it).
@@ -173,6 +174,7 @@ pub struct IdpdBuilder {
     data_dir: PathBuf,
     db_url: String,
     args: Vec<String>,
+    public: SocketAddr,
 }
 
 impl IdpdBuilder {
@@ -181,9 +183,21 @@ impl IdpdBuilder {
         self
     }
 
+    /// Listens publicly on a free port known in advance, with the public URL (and so the
+    /// issuers) naming it: for tests where idpd fetches its own endpoints.
+    pub fn own_public_url(mut self) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        self.public = SocketAddr::from(([127, 0, 0, 1], port));
+        self.arg("--public-url")
+            .arg(format!("http://127.0.0.1:{port}"))
+    }
+
     pub fn start(self) -> Idpd {
         let mut idpd = Idpd {
-            public: "127.0.0.1:0".parse().expect("addr"),
+            public: self.public,
             admin: "127.0.0.1:0".parse().expect("addr"),
             data_dir: self.data_dir,
             db_url: self.db_url,
@@ -239,6 +253,7 @@ impl Idpd {
             data_dir: data_dir.to_owned(),
             db_url: db_url.to_owned(),
             args: Vec::new(),
+            public: "127.0.0.1:0".parse().expect("addr"),
         }
     }
 

@@ -6,6 +6,7 @@ mod client;
 mod context;
 mod device;
 mod key;
+pub(crate) mod provider;
 mod session;
 mod status;
 mod tenant;
@@ -106,6 +107,7 @@ pub fn execute(
         Command::Key(command) => key::run(command, &mut ctx),
         Command::User(command) => user::run(command, &mut ctx),
         Command::Session(command) => session::run(command, &mut ctx),
+        Command::Provider(command) => provider::run(command, &mut ctx),
         Command::Device(command) => device::run(command, &mut ctx),
         Command::Audit(command) => audit::run(command, &mut ctx),
         Command::Apply(args) => apply::apply(args, &mut ctx),

@@ -30,6 +30,9 @@ pub enum Error {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// An upstream identity provider could not be used (unreachable, bad discovery).
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     #[error("database unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]

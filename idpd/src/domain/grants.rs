@@ -39,6 +39,9 @@ pub struct CodeRequest {
     pub code_challenge: String,
     pub session_id: Uuid,
     pub amr: Vec<String>,
+    /// The external provider of the login, for the `idp` claim; absent for native logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

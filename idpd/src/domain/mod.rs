@@ -11,10 +11,12 @@ pub mod keys;
 pub mod locales;
 pub mod login;
 pub mod oauth;
+pub mod providers;
 pub mod rate_limit;
 pub mod sessions;
 pub mod slug;
 pub mod tenants;
+pub mod upstream;
 pub mod users;
 
 pub use error::{Error, FieldError, Result};

@@ -100,6 +100,9 @@ impl From<domain::Error> for ApiError {
                     "the bearer token is invalid, expired or revoked",
                 )
             },
+            E::Upstream { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             E::Forbidden(msg) => ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, msg),
             E::Unavailable(source) => ApiError {
                 internal: Some(error_chain(&source)),
@@ -184,14 +187,7 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
 
 /// `Display` of an error with its sources, on one line.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    crate::outbound::chain(e)
 }
 
 /// JSON 404 for unknown routes.

@@ -167,10 +167,15 @@ pub(crate) async fn send_to_login(
     if let Err(e) = state.store.insert_flow(&flow).await {
         return unavailable(state, texts_for(&ep.tenant, &[]), e);
     }
-    let mut res = redirect(
-        method,
-        &format!("{}/login?flow={}", ep.issuer_path(), flow.id),
-    );
+    // A tenant whose default provider is external sends the browser there instead.
+    let mut res = if ep.tenant.default_provider != crate::domain::tenants::NATIVE_PROVIDER {
+        super::callback::to_default_provider(state, ep, &flow, method).await
+    } else {
+        redirect(
+            method,
+            &format!("{}/login?flow={}", ep.issuer_path(), flow.id),
+        )
+    };
     res.headers_mut().append(
         header::SET_COOKIE,
         pages::flow_cookie(
@@ -391,6 +396,10 @@ async fn login_email(
     };
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let email = form.get("email").map(String::as_str).unwrap_or("");
+    // An address in a domain an external provider claims goes to that provider.
+    if let Some(res) = super::callback::route_by_email(&state, &ep, &flow, email).await {
+        return res;
+    }
     match login::request_code(state.store.as_ref(), &ep.tenant, &flow, email, peer.0).await {
         Ok(to_send) => {
             if let Some(c) = to_send {
@@ -468,7 +477,7 @@ async fn login_code(
     let code = form.get("code").map(String::as_str).unwrap_or("");
     let result = login::verify_code(state.store.as_ref(), &ep.tenant, &flow, code).await;
     audit_login(&state, &ep, &headers, &peer, "login.code", &flow, &result).await;
-    complete_login(&state, &ep, flow, &secret, result, Method::POST).await
+    complete_login(&state, &ep, flow, &secret, result, Method::POST, None).await
 }
 
 async fn login_link(
@@ -486,7 +495,7 @@ async fn login_link(
     let token = q.get("token").map(String::as_str).unwrap_or("");
     let result = login::verify_link(state.store.as_ref(), &ep.tenant, &flow, token).await;
     audit_login(&state, &ep, &headers, &peer, "login.link", &flow, &result).await;
-    complete_login(&state, &ep, flow, &secret, result, Method::GET).await
+    complete_login(&state, &ep, flow, &secret, result, Method::GET, None).await
 }
 
 /// One audit event per code or link check: the address tried, never the code.
@@ -524,13 +533,16 @@ async fn audit_login(
     audit::record(state.store.as_ref(), event).await;
 }
 
-async fn complete_login(
+/// Creates the session of a login (native, or through `upstream`: its name and amr) and
+/// resumes the flow's authorization request.
+pub(super) async fn complete_login(
     state: &AppState,
     ep: &TenantEndpoint,
     flow: LoginFlow,
     secret: &str,
     result: Result<crate::domain::users::UserRecord, LoginError>,
     method: Method,
+    upstream: Option<(&str, &str)>,
 ) -> Response {
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let user = match result {
@@ -548,11 +560,12 @@ async fn complete_login(
         }
     };
     // A new session id at every login: nothing from before the login is reused (SEC-18).
-    let (session, token) = Session::new(&ep.tenant, user.id, "native", &["otp"]);
+    let (provider, amr) = upstream.unwrap_or(("native", "otp"));
+    let (session, token) = Session::new(&ep.tenant, user.id, provider, &[amr]);
     if let Err(e) = state.store.insert_session(&session).await {
         return unavailable(state, t, e);
     }
-    tracing::info!(tenant = %ep.tenant.slug, user = %user.id, "login succeeded");
+    tracing::info!(tenant = %ep.tenant.slug, user = %user.id, provider, "login succeeded");
     let cookie = pages::session_cookie(
         &ep.tenant,
         https(state),

@@ -2,6 +2,7 @@
 //! (`/api/v1`), each with its layers: request id, tracing without query strings, body limit.
 
 pub mod admin;
+pub mod callback;
 pub mod devices;
 pub mod error;
 pub mod extract;
@@ -32,6 +33,7 @@ pub fn public_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(oidc::router())
         .merge(login::router())
+        .merge(callback::router())
         .merge(devices::router())
         .fallback(|| async { oidc::error::public_error(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -63,6 +63,15 @@ macro_rules! migrations {
                 )),
             ),
             (
+                6,
+                "providers",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0006_providers.sql"
+                )),
+            ),
+            (
                 7,
                 "devices",
                 include_str!(concat!(
@@ -87,6 +96,7 @@ macro_rules! migrations {
 mod devices;
 mod login;
 pub mod postgres;
+mod providers;
 mod rows;
 pub mod sqlite;
 
@@ -99,6 +109,7 @@ use time::OffsetDateTime;
 
 pub use devices::DeviceStore;
 pub use login::{GrantStore, LoginStore};
+pub use providers::ProviderStore;
 
 use crate::domain::admin_tokens::AdminToken;
 use crate::domain::audit::{AuditEvent, AuditQuery, NewAuditEvent};
@@ -279,6 +290,7 @@ pub trait MetaStore: Send + Sync {
 pub trait Store:
     LoginStore
     + GrantStore
+    + ProviderStore
     + TenantStore
     + KeyStore
     + ClientStore

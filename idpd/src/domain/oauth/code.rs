@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::authorize::{AuthorizationRequest, verify_pkce};
 use super::error::OAuthError;
-use super::token::{Ctx, TokenResponse, check_grant, issue_access_token_for};
+use super::token::{Ctx, TokenResponse, check_grant, issue_access_token_via};
 use crate::crypto;
 use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::domain::grants::{self, CodeRequest, Redemption, TokenFamily};
@@ -42,10 +42,16 @@ pub async fn issue_code(
         code_challenge: req.code_challenge.clone(),
         session_id: session.id,
         amr: session.amr.clone(),
+        idp: external_idp(session),
     };
     let (value, code) = grants::new_code(ctx.tenant.id, family.id, request, session.auth_time);
     ctx.store.insert_code(&family, &code).await?;
     Ok(value)
+}
+
+/// The provider of a login through an external IdP, for the `idp` claim.
+fn external_idp(session: &Session) -> Option<String> {
+    (session.provider != crate::domain::tenants::NATIVE_PROVIDER).then(|| session.provider.clone())
 }
 
 /// `grant_type=authorization_code`.
@@ -108,7 +114,7 @@ pub async fn exchange_code(
         r.nonce.as_deref(),
         code.auth_time,
         Some(r.session_id),
-        &r.amr,
+        (&r.amr, r.idp.as_deref()),
         refresh,
     )
     .await
@@ -172,6 +178,7 @@ pub async fn refresh(
         Some(id) => ctx.store.find_session_by_id(id).await?,
         None => None,
     };
+    let idp = session.as_ref().and_then(external_idp);
     let (auth_time, amr) = session
         .map(|s| (s.auth_time, s.amr))
         .unwrap_or((family.created_at, Vec::new()));
@@ -184,7 +191,7 @@ pub async fn refresh(
         None,
         auth_time,
         family.session_id,
-        &amr,
+        (&amr, idp.as_deref()),
         Some(successor_value),
     )
     .await
@@ -226,16 +233,17 @@ pub(super) async fn respond(
     nonce: Option<&str>,
     auth_time: OffsetDateTime,
     session_id: Option<Uuid>,
-    amr: &[String],
+    (amr, idp): (&[String], Option<&str>),
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-    let (access_token, expires_in) = issue_access_token_for(
+    let (access_token, expires_in) = issue_access_token_via(
         ctx,
         client,
         &user.id.to_string(),
         scope.clone(),
         Some(family),
+        idp,
     )
     .await?;
     let id_token = if scopes.iter().any(|s| s == "openid") {
@@ -248,7 +256,7 @@ pub(super) async fn respond(
                 nonce,
                 auth_time,
                 session_id,
-                amr,
+                (amr, idp),
                 &access_token,
             )
             .await?,
@@ -289,6 +297,9 @@ struct IdClaims<'a> {
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     locale: Option<&'a str>,
+    /// The external identity provider the user signed in through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idp: Option<&'a str>,
 }
 
 /// The ID token (OIDC Core §2), signed with the client's ID-token algorithm (RS256, OIDC's
@@ -302,7 +313,7 @@ async fn id_token(
     nonce: Option<&str>,
     auth_time: OffsetDateTime,
     session_id: Option<Uuid>,
-    amr: &[String],
+    (amr, idp): (&[String], Option<&str>),
     access_token: &str,
 ) -> Result<String, OAuthError> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
@@ -345,6 +356,7 @@ async fn id_token(
         } else {
             None
         },
+        idp,
     };
     super::token::sign(ctx, client.id_token_alg, "JWT", &claims).await
 }

@@ -260,7 +260,16 @@ pub async fn poll(
         .collect();
     let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
     respond(
-        ctx, client, &user, &family, &scopes, None, auth_time, None, &amr, refresh,
+        ctx,
+        client,
+        &user,
+        &family,
+        &scopes,
+        None,
+        auth_time,
+        None,
+        (&amr, None),
+        refresh,
     )
     .await
 }

@@ -92,7 +92,16 @@ pub async fn grant(
     // RFC 8176: proof of possession of a key.
     let amr = ["pop".to_owned()];
     respond(
-        ctx, client, &user, &family, &scopes, None, at, None, &amr, refresh,
+        ctx,
+        client,
+        &user,
+        &family,
+        &scopes,
+        None,
+        at,
+        None,
+        (&amr, None),
+        refresh,
     )
     .await
 }

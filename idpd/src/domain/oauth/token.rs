@@ -153,6 +153,9 @@ pub struct AccessClaims {
     /// The registered device of a device login: revoking the device ends the token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub did: Option<uuid::Uuid>,
+    /// The external identity provider the user signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -194,6 +197,18 @@ pub async fn issue_access_token_for(
     scope: Option<String>,
     family: Option<&crate::domain::grants::TokenFamily>,
 ) -> Result<(String, i64), OAuthError> {
+    issue_access_token_via(ctx, client, sub, scope, family, None).await
+}
+
+/// `issue_access_token_for` of a login through external provider `idp` (the `idp` claim).
+pub async fn issue_access_token_via(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    sub: &str,
+    scope: Option<String>,
+    family: Option<&crate::domain::grants::TokenFamily>,
+    idp: Option<&str>,
+) -> Result<(String, i64), OAuthError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
     let claims = AccessClaims {
@@ -208,6 +223,7 @@ pub async fn issue_access_token_for(
         idp_client: client.id,
         fid: family.map(|f| f.id),
         did: family.and_then(|f| f.device_id),
+        idp: idp.map(str::to_owned),
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))

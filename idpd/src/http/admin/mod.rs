@@ -4,6 +4,7 @@ pub mod audit;
 pub mod clients;
 pub mod devices;
 pub mod keys;
+pub mod providers;
 pub mod sessions;
 pub mod status;
 pub mod tenants;
@@ -45,6 +46,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(users::disable))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(providers::list, providers::create))
+        .routes(routes!(
+            providers::get,
+            providers::update,
+            providers::delete
+        ))
+        .routes(routes!(providers::set_default))
+        .routes(routes!(providers::test))
         .routes(routes!(devices::list))
         .routes(routes!(devices::revoke))
         .routes(routes!(audit::list))
@@ -78,7 +87,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         (name = "users", description = "Users of a tenant: email, name, locale, disabled"),
         (name = "sessions", description = "Browser sessions of a tenant: list and revoke"),
         (name = "devices", description = "Registered devices of a tenant's users: list and revoke"),
-        (name = "audit", description = "The audit log: admin changes and login attempts")
+        (name = "audit", description = "The audit log: admin changes and login attempts"),
+        (name = "providers", description = "Identity providers of a tenant: native and external OpenID Connect")
     )
 )]
 pub struct ApiDoc;

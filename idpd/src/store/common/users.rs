@@ -7,23 +7,29 @@ use super::Backend;
 use crate::domain::users::UserRecord;
 use crate::store::{Result, StoreError, UserStore, conflict, rows};
 
+/// The insert of a user, also run inside other transactions (a user created with its
+/// upstream link).
+pub(super) fn insert_user_query(u: &UserRecord) -> sqlx::query::Query<'_, super::Db, super::Args> {
+    sqlx::query(
+        "INSERT INTO idp_users (id, tenant_id, email, email_verified, name, locale, disabled, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(u.id)
+    .bind(u.tenant_id)
+    .bind(&u.email)
+    .bind(u.email_verified)
+    .bind(&u.name)
+    .bind(&u.locale)
+    .bind(u.disabled)
+    .bind(u.created_at)
+    .bind(u.updated_at)
+}
+
 #[async_trait]
 impl UserStore for Backend {
     async fn insert_user(&self, u: &UserRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO idp_users (id, tenant_id, email, email_verified, name, locale, disabled, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(u.id)
-        .bind(u.tenant_id)
-        .bind(&u.email)
-        .bind(u.email_verified)
-        .bind(&u.name)
-        .bind(&u.locale)
-        .bind(u.disabled)
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .execute(&self.pool)
+        insert_user_query(u)
+            .execute(&self.pool)
         .await
         .map_err(conflict)?;
         Ok(())

@@ -12,6 +12,7 @@ common_aggregates!(
     keys,
     login,
     meta,
+    providers,
     rate_limits,
     revocations,
     tenants,
