@@ -80,6 +80,20 @@ async fn device_flow_end_to_end(backend: Backend) {
     .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Return to your device"), "{}", page.body);
+    // The decision is in the audit log, by the user, naming the client.
+    let (st, audit) = idpd
+        .api()
+        .send(
+            reqwest::Method::GET,
+            "/audit?tenant=acme&action=device.approve",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{audit}");
+    let events = audit["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(events[0]["target"], client_id.as_str());
+    assert!(events[0]["actor"].as_str().unwrap().starts_with("user:"));
 
     let (st, t) = poll_until_decided(idpd, &client_id, device_code, 1).await;
     assert_eq!(st, 200, "{t}");

@@ -30,31 +30,40 @@ async fn fed(backend: Backend) -> (idp_tests::Setup, FakeUpstream, String) {
     (s, up, client_id)
 }
 
-/// Whether idpd logged an audit line of tenant acme, provider `fake`, with `reason`; the log
-/// is read by another thread, so a line may arrive just after the response.
+/// Whether the audit log holds an upstream login of tenant acme through provider `fake`
+/// with `reason` (`login`: a success); it is written in the background, so an event may
+/// arrive just after the response.
 async fn audit(idpd: &idp_tests::Idpd, reason: &str) -> bool {
     audit_of(idpd, "fake", reason).await
 }
 
 async fn audit_of(idpd: &idp_tests::Idpd, provider: &str, reason: &str) -> bool {
     for _ in 0..100 {
-        if audit_reason(&idpd.logs.text(), provider, reason) {
+        let (st, list) = idpd
+            .api()
+            .send(
+                reqwest::Method::GET,
+                "/audit?tenant=acme&action=login.upstream",
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{list}");
+        let found = list["items"].as_array().is_some_and(|items| {
+            items.iter().any(|e| {
+                e["target"] == provider
+                    && if reason == "login" {
+                        e["outcome"] == "success"
+                    } else {
+                        e["outcome"] == "failure" && e["reason"] == reason
+                    }
+            })
+        });
+        if found {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
-}
-
-fn audit_reason(logs: &str, provider: &str, reason: &str) -> bool {
-    logs.lines().any(|l| {
-        serde_json::from_str::<Value>(l).is_ok_and(|v| {
-            v["target"] == "audit"
-                && v["reason"] == reason
-                && v["provider"] == provider
-                && v["tenant"] == "acme"
-        })
-    })
 }
 
 async fn hostile_id_tokens_are_refused(backend: Backend) {

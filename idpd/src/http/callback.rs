@@ -38,12 +38,35 @@ enum Shown {
     Failed,
 }
 
-fn audit(ep: &TenantEndpoint, provider: &str, outcome: &str, reason: &str, detail: &str) {
-    if outcome == "success" {
-        tracing::info!(target: "audit", tenant = %ep.tenant.slug, provider, outcome, reason, "upstream login");
-    } else {
-        tracing::warn!(target: "audit", tenant = %ep.tenant.slug, provider, outcome, reason, detail, "upstream login");
+/// The audit event (and log line) of an upstream login: the provider is the target, the
+/// reason says precisely what failed; `detail` goes to the log only.
+fn audit(
+    state: &AppState,
+    ep: &TenantEndpoint,
+    provider: &str,
+    outcome: &str,
+    reason: &str,
+    detail: &str,
+) {
+    let success = outcome == "success";
+    if !success {
+        tracing::warn!(tenant = %ep.tenant.slug, provider, reason, detail, "upstream login failed");
     }
+    state.metrics.login(&ep.tenant.slug, "upstream", success);
+    let mut event = super::audit_event_here(
+        "anonymous",
+        "login.upstream",
+        if success {
+            crate::domain::audit::Outcome::Success
+        } else {
+            crate::domain::audit::Outcome::Failure
+        },
+    );
+    event.tenant_id = Some(ep.tenant.id);
+    event.tenant = Some(ep.tenant.slug.clone());
+    event.target = Some(provider.to_owned());
+    event.reason = (!success).then(|| reason.to_owned());
+    super::record_in_background(state, event);
 }
 
 /// Audit line plus the localized error page.
@@ -56,7 +79,7 @@ fn fail(
     reason: &str,
     detail: &str,
 ) -> Response {
-    audit(ep, provider, "failure", reason, detail);
+    audit(state, ep, provider, "failure", reason, detail);
     let (status, text) = match shown {
         Shown::Denied => (StatusCode::FORBIDDEN, t.upstream_denied),
         Shown::Expired => (StatusCode::BAD_REQUEST, t.upstream_expired),
@@ -243,7 +266,7 @@ async fn callback(
         Ok(u) => u,
         Err(e) => return upstream_failure(&state, &ep, t, name, e),
     };
-    audit(&ep, name, "success", "login", "");
+    audit(&state, &ep, name, "success", "login", "");
     complete_login(
         &state,
         &ep,

@@ -247,6 +247,19 @@ async fn decide(
         return Ok(invalid());
     }
     tracing::info!(tenant = %p.ep.tenant.slug, client = %client.client_id, user = %session.user_id, approve, "device authorization decided");
+    let mut event = super::audit_event_here(
+        format!("user:{}", session.user_id),
+        if approve {
+            "device.approve"
+        } else {
+            "device.deny"
+        },
+        crate::domain::audit::Outcome::Success,
+    );
+    event.tenant_id = Some(p.ep.tenant.id);
+    event.tenant = Some(p.ep.tenant.slug.clone());
+    event.target = Some(client.client_id.clone());
+    crate::domain::audit::record(p.state.store.as_ref(), event).await;
     let message = if approve {
         p.t.device_approved
     } else {

@@ -466,7 +466,6 @@ async fn login_email(
 async fn login_code(
     State(state): State<AppState>,
     ep: TenantEndpoint,
-    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -476,14 +475,13 @@ async fn login_code(
     };
     let code = form.get("code").map(String::as_str).unwrap_or("");
     let result = login::verify_code(state.store.as_ref(), &ep.tenant, &flow, code).await;
-    audit_login(&state, &ep, &headers, &peer, "login.code", &flow, &result).await;
+    audit_login(&state, &ep, "login.code", &flow, &result).await;
     complete_login(&state, &ep, flow, &secret, result, Method::POST, None).await
 }
 
 async fn login_link(
     State(state): State<AppState>,
     ep: TenantEndpoint,
-    peer: Peer,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -494,7 +492,7 @@ async fn login_link(
         };
     let token = q.get("token").map(String::as_str).unwrap_or("");
     let result = login::verify_link(state.store.as_ref(), &ep.tenant, &flow, token).await;
-    audit_login(&state, &ep, &headers, &peer, "login.link", &flow, &result).await;
+    audit_login(&state, &ep, "login.link", &flow, &result).await;
     complete_login(&state, &ep, flow, &secret, result, Method::GET, None).await
 }
 
@@ -502,8 +500,6 @@ async fn login_link(
 async fn audit_login(
     state: &AppState,
     ep: &TenantEndpoint,
-    headers: &HeaderMap,
-    peer: &Peer,
     action: &str,
     flow: &LoginFlow,
     result: &Result<crate::domain::users::UserRecord, LoginError>,
@@ -525,7 +521,7 @@ async fn audit_login(
         },
         outcome == Outcome::Success,
     );
-    let mut event = super::audit_event(headers, peer.0, actor, action, outcome);
+    let mut event = super::audit_event_here(actor, action, outcome);
     event.tenant_id = Some(ep.tenant.id);
     event.tenant = Some(ep.tenant.slug.clone());
     event.target = flow.email.clone();

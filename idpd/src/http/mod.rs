@@ -64,6 +64,7 @@ pub fn admin_router(state: AppState) -> Router {
 
 fn common_layers(router: Router) -> Router {
     router
+        .layer(axum::middleware::from_fn(request_meta))
         .layer(axum::middleware::from_fn(error::finish_errors))
         .layer(
             TraceLayer::new_for_http()
@@ -85,19 +86,51 @@ fn request_span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
-/// An audit event of this request: its request id and the client's address filled in.
-pub(crate) fn audit_event(
-    headers: &axum::http::HeaderMap,
-    ip: Option<std::net::IpAddr>,
+/// What the audit log needs to know about the request being served, wherever it is
+/// recorded from: kept cheaply (a shared header value and an address), formatted only when
+/// an event is made.
+#[derive(Clone)]
+struct RequestMeta {
+    request_id: Option<axum::http::HeaderValue>,
+    peer: Option<std::net::SocketAddr>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestMeta;
+}
+
+async fn request_meta(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let meta = RequestMeta {
+        request_id: req.headers().get(REQUEST_ID).cloned(),
+        peer: req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
+    };
+    REQUEST.scope(meta, next.run(req)).await
+}
+
+/// An audit event of the request being served: its request id and the client's address
+/// filled in (empty outside a request).
+pub(crate) fn audit_event_here(
     actor: impl Into<String>,
     action: &str,
     outcome: Outcome,
 ) -> NewAuditEvent {
     let mut event = NewAuditEvent::new(actor, action, outcome);
-    event.request_id = headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    event.client_ip = ip.map(|ip| ip.to_string());
+    let _ = REQUEST.try_with(|m| {
+        event.request_id = m
+            .request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        event.client_ip = m.peer.map(|p| p.ip().to_string());
+    });
     event
+}
+
+/// Records `event` without holding up the response (for code paths that cannot wait).
+pub(crate) fn record_in_background(state: &AppState, event: NewAuditEvent) {
+    let store = state.store.clone();
+    tokio::spawn(async move { crate::domain::audit::record(store.as_ref(), event).await });
 }

@@ -1,9 +1,7 @@
 //! `/api/v1/audit`: the audit log, and the middleware that records every admin change.
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -100,11 +98,7 @@ pub async fn record_changes(State(state): State<AppState>, req: Request, next: N
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
     let params = path_params(&route, req.uri().path());
-    let mut event = crate::http::audit_event(
-        req.headers(),
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip()),
+    let mut event = crate::http::audit_event_here(
         req.extensions()
             .get::<AdminToken>()
             .map_or_else(|| "anonymous".to_owned(), |t| format!("admin:{}", t.name)),
