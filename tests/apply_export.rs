@@ -420,3 +420,137 @@ async fn invalid_documents_apply_nothing(backend: Backend) {
         .json();
     assert_eq!(acme["display_name"], "Acme Corp", "nothing applied");
 }
+
+both_backends!(apply_manages_external_providers);
+
+/// Providers in apply documents: tenant corp of the same idpd is acme's upstream. The
+/// secret comes from a file; the default switch, an edit, export round trip and pruning
+/// (refused while the provider is the default) all go through apply.
+async fn apply_manages_external_providers(backend: Backend) {
+    let s = idp_tests::upstream::setup_federation(backend).await;
+    let idpd = &s.idpd;
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = format!("{}/t/corp", idpd.public_url());
+    let callback = format!("{}/t/acme/callback/corp", idpd.public_url());
+    // corp first (acme's provider is discovered from it at apply time), with the broker
+    // client whose secret acme's provider needs: the secret comes from the first apply.
+    let corp = format!(
+        "apiVersion: idp/v1\nkind: Tenant\nslug: corp\nname: Corp\nclients:\n  - clientId: broker\n    name: acme broker\n    redirectUris: [\"{callback}\"]\n    scopes: [openid, email, profile]\n"
+    );
+    let corp_file = write(dir.path(), "corp.yaml", &corp);
+    let secrets = dir.path().join("secrets.yaml");
+    let secrets_arg = secrets.display().to_string();
+    apply(idpd, &["-f", &corp_file, "--secrets-out", &secrets_arg]).ok();
+    let stored: Value = serde_yaml::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
+    let secret_file = dir.path().join("corp-secret");
+    std::fs::write(
+        &secret_file,
+        format!("{}\n", stored[0]["client_secret"].as_str().unwrap()),
+    )
+    .unwrap();
+
+    let acme = format!(
+        "apiVersion: idp/v1\nkind: Tenant\nslug: acme\nname: Acme\ndefaultProvider: corp\nproviders:\n  - name: corp\n    issuer: {issuer}\n    clientId: broker\n    clientSecretFile: {}\n    emailDomains: [acme.example]\n",
+        secret_file.display()
+    );
+    let acme_file = write(dir.path(), "acme.yaml", &acme);
+    let plan = apply(idpd, &["-f", &acme_file, "--dry-run", "-o", "json"]);
+    assert_eq!(summary(&plan)["create"], 2, "{plan:?}"); // tenant, provider
+    assert_eq!(
+        changes_of(&plan, "update")[0]["changes"][0]["field"],
+        "defaultProvider"
+    );
+    apply(idpd, &["-f", &acme_file]).ok();
+    let t = idpd
+        .ctl()
+        .run(["tenant", "show", "acme", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(t["default_provider"], "corp");
+    let p = idpd
+        .ctl()
+        .run(["provider", "show", "--tenant", "acme", "corp", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(p["has_client_secret"], true);
+    assert_eq!(p["email_domains"], serde_json::json!(["acme.example"]));
+    // The secret never leaves idpd: not in the export, not in any output.
+    let exported = idpd.ctl().run(["export", "--tenant", "acme"]).ok();
+    assert!(
+        !exported
+            .stdout
+            .contains(stored[0]["client_secret"].as_str().unwrap())
+    );
+    assert!(
+        exported.stdout.contains("defaultProvider: corp"),
+        "{}",
+        exported.stdout
+    );
+    let round = write(dir.path(), "round.yaml", &exported.stdout);
+    let sum = summary(&apply(idpd, &["-f", &round, "--dry-run", "-o", "json"]));
+    assert_eq!(
+        (sum["create"].as_u64(), sum["update"].as_u64()),
+        (Some(0), Some(0)),
+        "{sum}"
+    );
+    // Idempotent; then an edit of one field.
+    let sum = summary(&apply(idpd, &["-f", &acme_file, "-o", "json"]));
+    assert_eq!(sum["update"], 0, "{sum}");
+    let edited = write(
+        dir.path(),
+        "acme.yaml",
+        &acme.replace("[acme.example]", "[acme.example, acme.test]"),
+    );
+    let out = apply(idpd, &["-f", &edited, "-o", "json"]);
+    let updates = changes_of(&out, "update");
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0]["changes"][0]["field"], "emailDomains");
+    // Pruning the default provider is refused up front; switching back to native allows it.
+    let without = "apiVersion: idp/v1\nkind: Tenant\nslug: acme\nname: Acme\n";
+    let without_file = write(dir.path(), "acme.yaml", without);
+    let refused = apply(idpd, &["-f", &without_file, "--prune", "--yes"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("default provider"), "{refused:?}");
+    let native = write(
+        dir.path(),
+        "acme.yaml",
+        &format!("{without}defaultProvider: native\n"),
+    );
+    apply(idpd, &["-f", &native, "--prune", "--yes"]).ok();
+    let gone = idpd
+        .ctl()
+        .run(["provider", "show", "--tenant", "acme", "corp"]);
+    assert_eq!(gone.code, 3, "{gone:?}");
+    // A new provider without a secret reference is refused before anything is applied.
+    let no_secret = write(
+        dir.path(),
+        "acme.yaml",
+        &acme.replace(
+            &format!("    clientSecretFile: {}\n", secret_file.display()),
+            "",
+        ),
+    );
+    let out = apply(idpd, &["-f", &no_secret]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("clientSecretFile or clientSecretEnv"),
+        "{out:?}"
+    );
+    let missing = write(
+        dir.path(),
+        "acme.yaml",
+        &acme.replace(&secret_file.display().to_string(), "/nonexistent/secret"),
+    );
+    let out = apply(idpd, &["-f", &missing]);
+    assert!(
+        out.stderr
+            .contains(&format!("{missing}:10: providers[0].clientSecretFile")),
+        "{out:?}"
+    );
+    let t = idpd
+        .ctl()
+        .run(["tenant", "show", "acme", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(t["default_provider"], "native", "nothing applied");
+}

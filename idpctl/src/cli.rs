@@ -626,6 +626,13 @@ server. A second apply of the same documents reports no changes.
   accessTokenAlg: ES256         # RS256 | ES256 | EdDSA
   keyRotation: 90d              # a duration, or off
   session: {ttl: 12h, idleTtl: 2h, sameSite: lax}
+  defaultProvider: corp         # native, or one of providers
+  providers:
+    - name: corp
+      issuer: https://login.acme.example
+      clientId: idp-acme
+      clientSecretFile: /etc/idp/corp-secret   # or clientSecretEnv: VAR
+      emailDomains: [acme.example]
   clients:
     - clientId: web
       name: Web app
@@ -641,7 +648,10 @@ server. A second apply of the same documents reports no changes.
       locale: nb
 
 Secrets never appear in documents. A confidential client created by apply gets a new secret, \
-printed once (or written to the --secrets-out file, mode 0600). `idpctl export --tenant T` \
+printed once (or written to the --secrets-out file, mode 0600). A provider's upstream client \
+secret is read from clientSecretFile or clientSecretEnv when apply creates the provider; idpd \
+never shows it again, so apply does not compare it (change it with `idpctl provider update`). \
+--prune also removes external providers the documents no longer list (not the default one). `idpctl export --tenant T` \
 writes a document that applies back with no changes.";
 
 #[derive(Args)]

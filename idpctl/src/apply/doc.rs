@@ -45,6 +45,11 @@ pub struct TenantDoc {
     pub key_rotation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionDoc>,
+    /// `native` or the name of one of `providers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,6 +69,38 @@ pub struct SessionDoc {
     pub idle_ttl: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_site: Option<SameSite>,
+}
+
+/// An external OpenID Connect provider of the tenant. Its client secret is referenced, never
+/// inline: it is read when apply creates the provider (idpd keeps it sealed and never shows
+/// it, so later applies cannot compare it; change it with `idpctl provider update`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderDoc {
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_by_email: Option<bool>,
+    /// The secret, once read (never serialized).
+    #[serde(skip)]
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,10 +322,46 @@ pub fn load(inputs: &[PathBuf]) -> Result<Vec<TenantDoc>, Problems> {
             out.push(doc);
         }
     }
+    for doc in &mut out {
+        for p in &mut doc.providers {
+            p.client_secret = read_secret(p, &mut problems);
+        }
+    }
     if problems.0.is_empty() {
         Ok(out)
     } else {
         Err(problems)
+    }
+}
+
+/// The provider's referenced secret, trimmed (files usually end with a newline).
+fn read_secret(p: &ProviderDoc, problems: &mut Problems) -> Option<String> {
+    let (what, value) = match (&p.client_secret_file, &p.client_secret_env) {
+        (Some(path), _) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).map_err(|e| e.to_string()),
+        ),
+        (None, Some(var)) => (
+            format!("${var}"),
+            std::env::var(var).map_err(|e| e.to_string()),
+        ),
+        (None, None) => return None,
+    };
+    match value {
+        Ok(v) if !v.trim().is_empty() => Some(v.trim().to_owned()),
+        Ok(_) => {
+            problems.0.push(format!(
+                "provider {}: client secret in {what} is empty",
+                p.name
+            ));
+            None
+        }
+        Err(e) => {
+            problems
+                .0
+                .push(format!("provider {}: cannot read {what}: {e}", p.name));
+            None
+        }
     }
 }
 
@@ -350,6 +423,66 @@ fn validate(doc: &TenantDoc, report: &mut dyn FnMut(&[Step], String)) {
                 report(&[Key("session"), Key(key)], e);
             }
         }
+    }
+    let mut names = HashSet::new();
+    for (i, p) in doc.providers.iter().enumerate() {
+        let at = |key: &'static str| [Key("providers"), Index(i), Key(key)];
+        if p.name == "native" || p.name.is_empty() || p.name.contains('/') {
+            report(
+                &at("name"),
+                format!("{:?} cannot name an external provider", p.name),
+            );
+        }
+        if !names.insert(p.name.as_str()) {
+            report(
+                &at("name"),
+                format!("provider {:?} is listed twice", p.name),
+            );
+        }
+        for (key, value) in [
+            ("issuer", Some(&p.issuer)),
+            ("authorizationEndpoint", p.authorization_endpoint.as_ref()),
+            ("tokenEndpoint", p.token_endpoint.as_ref()),
+            ("jwksUri", p.jwks_uri.as_ref()),
+            ("userinfoEndpoint", p.userinfo_endpoint.as_ref()),
+        ] {
+            if let Some(v) = value
+                && reqwest::Url::parse(v).map_or(true, |u| !matches!(u.scheme(), "https" | "http"))
+            {
+                report(&at(key), format!("{v:?} is not an http(s) URL"));
+            }
+        }
+        if p.client_secret_file.is_some() && p.client_secret_env.is_some() {
+            report(
+                &at("clientSecretEnv"),
+                "give clientSecretFile or clientSecretEnv, not both".into(),
+            );
+        }
+        if let Some(path) = &p.client_secret_file
+            && let Err(e) = std::fs::metadata(path)
+        {
+            report(
+                &at("clientSecretFile"),
+                format!("cannot read {}: {e}", path.display()),
+            );
+        }
+        if let Some(var) = &p.client_secret_env
+            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+        {
+            report(
+                &at("clientSecretEnv"),
+                format!("environment variable {var} is not set"),
+            );
+        }
+    }
+    if let Some(d) = &doc.default_provider
+        && d != "native"
+        && !names.contains(d.as_str())
+    {
+        report(
+            &[Key("defaultProvider")],
+            format!("{d:?} is neither native nor one of this tenant's providers"),
+        );
     }
     let mut ids = HashSet::new();
     for (i, c) in doc.clients.iter().enumerate() {

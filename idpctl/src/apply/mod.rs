@@ -6,17 +6,19 @@
 
 pub mod doc;
 
+use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
 use shared::admin::{
-    Client, CreateClient, CreateTenant, CreateUser, SessionSettingsPatch, Tenant, UpdateClient,
-    UpdateTenant, UpdateUser, User,
+    Client, CreateClient, CreateProvider, CreateTenant, CreateUser, Provider, ProviderKind,
+    ProviderList, SessionSettingsPatch, Tenant, UpdateClient, UpdateProvider, UpdateTenant,
+    UpdateUser, User,
 };
 
 use crate::client::Client as Api;
 use crate::duration::{format_seconds, parse_seconds};
 use crate::error::Error;
-use doc::{ClientDoc, SessionDoc, TenantDoc, UserDoc};
+use doc::{ClientDoc, ProviderDoc, SessionDoc, TenantDoc, UserDoc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +50,9 @@ pub struct Change {
     pub changes: Vec<FieldChange>,
     #[serde(skip)]
     op: Op,
+    /// Why idpd would refuse this change: the whole plan is refused before it starts.
+    #[serde(skip)]
+    blocked: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +66,10 @@ enum Op {
     CreateUser(Box<CreateUser>, Option<bool>),
     UpdateUser(Box<UpdateUser>),
     DeleteUser,
+    CreateProvider(Box<CreateProvider>),
+    UpdateProvider(Box<UpdateProvider>),
+    DeleteProvider,
+    SetDefaultProvider(String),
 }
 
 /// A client secret made by apply: shown once.
@@ -142,6 +151,7 @@ pub fn plan(api: &Api, docs: &[TenantDoc], prune: bool) -> Result<Vec<Change>, E
                 tenant: d.slug.clone(),
                 name: d.slug.clone(),
                 changes: Vec::new(),
+                blocked: None,
                 op: Op::CreateTenant(Box::new(CreateTenant {
                     name: d.name.clone(),
                     slug: Some(d.slug.clone()),
@@ -154,13 +164,45 @@ pub fn plan(api: &Api, docs: &[TenantDoc], prune: bool) -> Result<Vec<Change>, E
             }),
             Some(t) => plan.push(tenant_update(t, d)),
         }
-        let (clients, users) = match &current {
+        let (clients, users, providers) = match &current {
             Some(_) => (
                 api.list_all_clients(&d.slug, None)?.items,
                 api.list_all_users(&d.slug, None)?.items,
+                api.json::<(), ProviderList>(
+                    Method::GET,
+                    &["tenants", &d.slug, "providers"],
+                    None,
+                )?
+                .items,
             ),
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
+        for p in &d.providers {
+            plan.push(match providers.iter().find(|x| x.name == p.name) {
+                None => provider_create(&d.slug, p),
+                Some(x) => provider_update(&d.slug, x, p),
+            });
+        }
+        let current_default = current
+            .as_ref()
+            .map_or("native", |t| t.default_provider.as_str());
+        if let Some(wanted) = &d.default_provider
+            && wanted != current_default
+        {
+            plan.push(Change {
+                action: Action::Update,
+                kind: "tenant",
+                tenant: d.slug.clone(),
+                name: d.slug.clone(),
+                changes: vec![FieldChange {
+                    field: "defaultProvider",
+                    from: json!(current_default),
+                    to: json!(wanted),
+                }],
+                op: Op::SetDefaultProvider(wanted.clone()),
+                blocked: None,
+            });
+        }
         for c in &d.clients {
             plan.push(match clients.iter().find(|x| x.client_id == c.client_id) {
                 None => client_create(&d.slug, c),
@@ -175,6 +217,22 @@ pub fn plan(api: &Api, docs: &[TenantDoc], prune: bool) -> Result<Vec<Change>, E
             });
         }
         if prune {
+            for x in &providers {
+                if x.kind == ProviderKind::ExternalOidc
+                    && !d.providers.iter().any(|p| p.name == x.name)
+                {
+                    let mut delete = deletion("provider", &d.slug, &x.name, Op::DeleteProvider);
+                    let default_after = d.default_provider.as_deref().unwrap_or(current_default);
+                    if default_after == x.name {
+                        delete.blocked = Some(
+                            "it is the default provider: set defaultProvider to another one to \
+                             prune it"
+                                .into(),
+                        );
+                    }
+                    plan.push(delete);
+                }
+            }
             for x in &clients {
                 if !d.clients.iter().any(|c| c.client_id == x.client_id) {
                     plan.push(deletion("client", &d.slug, &x.client_id, Op::DeleteClient));
@@ -202,6 +260,7 @@ fn deletion(kind: &'static str, tenant: &str, name: &str, op: Op) -> Change {
         name: name.to_owned(),
         changes: Vec::new(),
         op,
+        blocked: None,
     }
 }
 
@@ -222,6 +281,7 @@ fn change(kind: &'static str, tenant: &str, name: &str, diff: Diff, op: Op) -> C
         } else {
             op
         },
+        blocked: None,
     }
 }
 
@@ -282,6 +342,7 @@ fn client_create(tenant: &str, c: &ClientDoc) -> Change {
         tenant: tenant.to_owned(),
         name: c.client_id.clone(),
         changes: Vec::new(),
+        blocked: None,
         op: Op::CreateClient(
             Box::new(CreateClient {
                 name: c.name.clone(),
@@ -328,13 +389,22 @@ fn client_update(tenant: &str, x: &Client, c: &ClientDoc) -> Change {
         disabled: diff.field("disabled", &x.disabled, c.disabled.as_ref()),
         id_token_alg: diff.field("idTokenAlg", &x.id_token_alg, c.id_token_alg.as_ref()),
     };
-    change(
+    let flipped = x.public != c.public;
+    let mut change = change(
         "client",
         tenant,
         &c.client_id,
         diff,
         Op::UpdateClient(Box::new(update)),
-    )
+    );
+    if flipped {
+        change.blocked = Some(
+            "cannot change between public and confidential; delete it (or give it another \
+             clientId) and apply again"
+                .into(),
+        );
+    }
+    change
 }
 
 fn user_create(tenant: &str, u: &UserDoc) -> Change {
@@ -344,6 +414,7 @@ fn user_create(tenant: &str, u: &UserDoc) -> Change {
         tenant: tenant.to_owned(),
         name: u.email.trim().to_lowercase(),
         changes: Vec::new(),
+        blocked: None,
         op: Op::CreateUser(
             Box::new(CreateUser {
                 email: u.email.trim().to_owned(),
@@ -378,20 +449,97 @@ fn user_update(tenant: &str, x: &User, u: &UserDoc) -> Change {
     )
 }
 
+fn provider_create(tenant: &str, p: &ProviderDoc) -> Change {
+    Change {
+        action: Action::Create,
+        kind: "provider",
+        tenant: tenant.to_owned(),
+        name: p.name.clone(),
+        changes: Vec::new(),
+        blocked: p.client_secret.is_none().then(|| {
+            "a new provider needs its client secret: clientSecretFile or clientSecretEnv".into()
+        }),
+        op: Op::CreateProvider(Box::new(CreateProvider {
+            name: p.name.clone(),
+            issuer: p.issuer.clone(),
+            client_id: p.client_id.clone(),
+            client_secret: p.client_secret.clone().unwrap_or_default(),
+            authorization_endpoint: p.authorization_endpoint.clone(),
+            token_endpoint: p.token_endpoint.clone(),
+            jwks_uri: p.jwks_uri.clone(),
+            userinfo_endpoint: p.userinfo_endpoint.clone(),
+            scopes: p.scopes.clone().unwrap_or_default(),
+            email_domains: p.email_domains.clone().unwrap_or_default(),
+            link_by_email: p.link_by_email.unwrap_or(false),
+            default: false,
+        })),
+    }
+}
+
+fn provider_update(tenant: &str, x: &Provider, p: &ProviderDoc) -> Change {
+    let mut diff = Diff::new();
+    let update = UpdateProvider {
+        issuer: diff
+            .field("issuer", &x.issuer, Some(&Some(p.issuer.clone())))
+            .flatten(),
+        client_id: diff
+            .field("clientId", &x.client_id, Some(&Some(p.client_id.clone())))
+            .flatten(),
+        client_secret: None,
+        authorization_endpoint: diff
+            .field(
+                "authorizationEndpoint",
+                &x.authorization_endpoint,
+                p.authorization_endpoint.clone().map(Some).as_ref(),
+            )
+            .flatten(),
+        token_endpoint: diff
+            .field(
+                "tokenEndpoint",
+                &x.token_endpoint,
+                p.token_endpoint.clone().map(Some).as_ref(),
+            )
+            .flatten(),
+        jwks_uri: diff
+            .field(
+                "jwksUri",
+                &x.jwks_uri,
+                p.jwks_uri.clone().map(Some).as_ref(),
+            )
+            .flatten(),
+        userinfo_endpoint: diff
+            .field(
+                "userinfoEndpoint",
+                &x.userinfo_endpoint,
+                p.userinfo_endpoint.clone().map(Some).as_ref(),
+            )
+            .flatten(),
+        scopes: diff.field("scopes", &x.scopes, p.scopes.as_ref()),
+        email_domains: diff.field("emailDomains", &x.email_domains, p.email_domains.as_ref()),
+        link_by_email: diff.field("linkByEmail", &x.link_by_email, p.link_by_email.as_ref()),
+        rediscover: false,
+    };
+    change(
+        "provider",
+        tenant,
+        &p.name,
+        diff,
+        Op::UpdateProvider(Box::new(update)),
+    )
+}
+
 /// Problems in a plan that idpd would refuse; checked before anything is applied.
 pub fn refusals(plan: &[Change]) -> Vec<String> {
     plan.iter()
-        .flat_map(|c| {
-            c.changes
-                .iter()
-                .filter(|f| f.field == "public")
-                .map(move |_| {
-                    format!(
-                        "client {}/{}: cannot change between public and confidential; delete \
-                         it (or rename it) and apply again",
-                        c.tenant, c.name
-                    )
-                })
+        .filter_map(|c| {
+            let name = if c.kind == "tenant" {
+                c.name.clone()
+            } else {
+                format!("{}/{}", c.tenant, c.name)
+            };
+            c.blocked
+                .as_ref()
+                .map(|why| format!("{} {name}: {why}", c.kind))
         })
         .collect()
 }
@@ -439,6 +587,28 @@ pub fn execute(api: &Api, c: &Change) -> Result<Option<NewSecret>, Error> {
             api.update_user(t, &c.name, req)?;
         }
         Op::DeleteUser => api.delete_user(t, &c.name)?,
+        Op::CreateProvider(req) => {
+            api.json::<_, Provider>(
+                Method::POST,
+                &["tenants", t, "providers"],
+                Some(req.as_ref()),
+            )?;
+        }
+        Op::UpdateProvider(req) => {
+            api.json::<_, Provider>(
+                Method::PATCH,
+                &["tenants", t, "providers", &c.name],
+                Some(req.as_ref()),
+            )?;
+        }
+        Op::DeleteProvider => api.empty(Method::DELETE, &["tenants", t, "providers", &c.name])?,
+        Op::SetDefaultProvider(name) => {
+            api.json::<(), Provider>(
+                Method::POST,
+                &["tenants", t, "providers", name, "default"],
+                None,
+            )?;
+        }
     }
     Ok(None)
 }
@@ -449,7 +619,34 @@ pub fn export(api: &Api, tenant: &str) -> Result<TenantDoc, Error> {
     let t = api.get_tenant(tenant)?;
     let clients = api.list_all_clients(&t.slug, None)?.items;
     let users = api.list_all_users(&t.slug, None)?.items;
+    let providers = api
+        .json::<(), ProviderList>(Method::GET, &["tenants", &t.slug, "providers"], None)?
+        .items;
     Ok(TenantDoc {
+        default_provider: Some(t.default_provider.clone()),
+        providers: providers
+            .into_iter()
+            .filter(|p| p.kind == ProviderKind::ExternalOidc)
+            .map(|p| {
+                // Endpoints found by discovery are found again; only explicit ones are kept.
+                let explicit = |e: Option<String>| if p.discovery { None } else { e };
+                ProviderDoc {
+                    name: p.name,
+                    issuer: p.issuer.unwrap_or_default(),
+                    client_id: p.client_id.unwrap_or_default(),
+                    client_secret_file: None,
+                    client_secret_env: None,
+                    authorization_endpoint: explicit(p.authorization_endpoint),
+                    token_endpoint: explicit(p.token_endpoint),
+                    jwks_uri: explicit(p.jwks_uri),
+                    userinfo_endpoint: explicit(p.userinfo_endpoint),
+                    scopes: Some(p.scopes),
+                    email_domains: Some(p.email_domains),
+                    link_by_email: Some(p.link_by_email),
+                    client_secret: None,
+                }
+            })
+            .collect(),
         api_version: doc::API_VERSION.into(),
         kind: doc::KIND.into(),
         slug: t.slug.clone(),
