@@ -9,6 +9,8 @@ mod cli_contexts;
 mod device_flow;
 mod device_login;
 mod device_security;
+mod faults_crash;
+mod faults_races;
 mod lifecycle;
 mod login_browser;
 mod login_flow;
