@@ -28,4 +28,5 @@ mod providers_admin;
 mod providers_login;
 mod providers_security;
 mod sessions;
+mod sweep;
 mod users;
