@@ -17,68 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use idp_tests::faults::{Outcome, Signed, panicked, post_token, wait_healthy};
+use idp_tests::faults::{Family, Outcome, Signed, panicked, post_token, rotating_client, wait_healthy};
 use idp_tests::{Backend, both_backends, setup};
 
 both_backends!(kill9_during_refresh_rotation, sigterm_during_refresh_rotation);
 
 const FAMILIES: usize = 6;
-
-/// The story of one family as its client saw it.
-#[derive(Debug, Default)]
-struct Family {
-    /// Every refresh token this client received in a 200, in order.
-    received: Vec<String>,
-    /// Requests that got no answer, and what the retry of the same token then got.
-    cut_off: Vec<(String, Outcome)>,
-    /// Set when a retry after a cut-off request was refused: the family is gone by design.
-    lost: bool,
-}
-
-/// A client that refreshes its family until `stop`, retrying a cut-off request with the same
-/// token once the server answers again.
-async fn client(
-    url: String,
-    form: impl Fn(&str) -> Vec<(String, String)>,
-    first: String,
-    stop: Arc<AtomicBool>,
-) -> Family {
-    let http = idp_tests::http_client();
-    let mut fam = Family {
-        received: vec![first],
-        ..Family::default()
-    };
-    let mut retrying = false;
-    while !stop.load(Ordering::Relaxed) {
-        let rt = fam.received.last().unwrap().clone();
-        let out = post_token(&http, &url, &form(&rt)).await;
-        if retrying && !matches!(out, Outcome::Lost(_)) {
-            fam.cut_off.last_mut().unwrap().1 = out.clone();
-            retrying = false;
-        }
-        match out {
-            Outcome::Ok(v) => {
-                fam.received
-                    .push(v["refresh_token"].as_str().expect("refresh_token").into());
-            }
-            Outcome::Lost(e) => {
-                if !retrying {
-                    fam.cut_off.push((rt, Outcome::Lost(e)));
-                    retrying = true;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Outcome::Refused(400, e, _)
-                if e == "invalid_grant" && fam.cut_off.last().is_some_and(|c| c.0 == rt) =>
-            {
-                fam.lost = true;
-                return fam;
-            }
-            other => panic!("refresh of a token received in a 200 failed: {other:?} ({fam:?})"),
-        }
-    }
-    fam
-}
 
 /// Runs `FAMILIES` clients while `fault` acts on the daemon, then checks the invariants that
 /// hold for any fault and returns the families.
@@ -101,7 +45,7 @@ where
                 ("client_id".into(), client_id.clone()),
             ]
         };
-        tasks.push(tokio::spawn(client(
+        tasks.push(tokio::spawn(rotating_client(
             s.idpd.public_url(),
             form,
             first,

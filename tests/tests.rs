@@ -9,6 +9,7 @@ mod cli_contexts;
 mod device_flow;
 mod device_login;
 mod device_security;
+mod faults_cluster;
 mod faults_crash;
 mod faults_races;
 mod lifecycle;

@@ -4,6 +4,8 @@
 //! machine's shared server.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -180,6 +182,79 @@ pub async fn wait_healthy(url: &str) {
 /// True when the log of a daemon shows a panic.
 pub fn panicked(log: &str) -> bool {
     log.contains("panicked at") || log.contains("\"panic\"")
+}
+
+/// The story of one family as its client saw it.
+#[derive(Debug, Default)]
+pub struct Family {
+    /// Every refresh token this client received in a 200, in order.
+    pub received: Vec<String>,
+    /// Requests that got no answer, and what the retry of the same token then got.
+    pub cut_off: Vec<(String, Outcome)>,
+    /// 503 answers (the database was away); the client retried the same token.
+    pub unavailable: usize,
+    /// Set when a retry after a cut-off request was refused: the family is gone by design.
+    pub lost: bool,
+    /// Set when the request refused with 503 had consumed the token anyway (the database
+    /// went away between the rotation's commit and the reads after it).
+    pub lost_after_503: bool,
+}
+
+/// A client that refreshes its family until `stop`, retrying a cut-off request with the same
+/// token once the server answers again.
+pub async fn rotating_client(
+    url: String,
+    form: impl Fn(&str) -> Vec<(String, String)>,
+    first: String,
+    stop: Arc<AtomicBool>,
+) -> Family {
+    let http = http_client();
+    let mut fam = Family {
+        received: vec![first],
+        ..Family::default()
+    };
+    let mut retrying = false;
+    let mut last_503: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let rt = fam.received.last().unwrap().clone();
+        let out = post_token(&http, &url, &form(&rt)).await;
+        if retrying && !matches!(out, Outcome::Lost(_)) {
+            fam.cut_off.last_mut().unwrap().1 = out.clone();
+            retrying = false;
+        }
+        match out {
+            Outcome::Ok(v) => {
+                fam.received
+                    .push(v["refresh_token"].as_str().expect("refresh_token").into());
+            }
+            Outcome::Lost(e) => {
+                if !retrying {
+                    fam.cut_off.push((rt, Outcome::Lost(e)));
+                    retrying = true;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // The database is away: 503 with Retry-After, and the same token again later.
+            Outcome::Refused(503, e, retry) => {
+                assert_eq!(e, "temporarily_unavailable");
+                assert!(retry.is_some(), "a 503 without Retry-After");
+                fam.unavailable += 1;
+                last_503 = Some(rt);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Outcome::Refused(400, e, _)
+                if e == "invalid_grant"
+                    && (fam.cut_off.last().is_some_and(|c| c.0 == rt)
+                        || last_503.as_deref() == Some(rt.as_str())) =>
+            {
+                fam.lost = true;
+                fam.lost_after_503 = last_503.as_deref() == Some(rt.as_str());
+                return fam;
+            }
+            other => panic!("refresh of a token received in a 200 failed: {other:?} ({fam:?})"),
+        }
+    }
+    fam
 }
 
 /// A private PostgreSQL cluster on an ephemeral loopback port, trust auth, removed on drop.
