@@ -17,10 +17,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use idp_tests::faults::{Family, Outcome, Signed, panicked, post_token, rotating_client, wait_healthy};
+use idp_tests::faults::{
+    Family, Outcome, Signed, panicked, post_token, rotating_client, wait_healthy,
+};
 use idp_tests::{Backend, both_backends, setup};
 
-both_backends!(kill9_during_refresh_rotation, sigterm_during_refresh_rotation);
+both_backends!(
+    kill9_during_refresh_rotation,
+    sigterm_during_refresh_rotation
+);
 
 const FAMILIES: usize = 6;
 

@@ -4,9 +4,9 @@
 //! machine's shared server.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -69,7 +69,10 @@ impl Signed {
         let (code, verifier) = self.code().await;
         let (st, t) = browser::redeem(idpd, &self.client_id, &code, &verifier).await;
         assert_eq!(st, 200, "{t}");
-        t["refresh_token"].as_str().expect("refresh_token").to_owned()
+        t["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned()
     }
 }
 
@@ -147,12 +150,12 @@ pub async fn post_token(http: &reqwest::Client, url: &str, form: &[(String, Stri
 pub async fn race(idpd: &Idpd, form: Vec<(String, String)>, n: usize) -> Vec<Outcome> {
     let url = idpd.public_url();
     let gate = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    // One client: concurrent requests each open a connection of their own.
+    let http = http_client();
     let mut tasks = Vec::new();
     for _ in 0..n {
-        let (url, form, gate) = (url.clone(), form.clone(), gate.clone());
+        let (url, form, gate, http) = (url.clone(), form.clone(), gate.clone(), http.clone());
         tasks.push(tokio::spawn(async move {
-            // A client of its own per request: no shared connection pool, so all are in flight.
-            let http = http_client();
             gate.wait().await;
             post_token(&http, &url, &form).await
         }));
@@ -343,7 +346,9 @@ impl PrivatePg {
         let log = self.data.join("server.log").display().to_string();
         self.run(
             "pg_ctl",
-            &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "30", "start"],
+            &[
+                "-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "30", "start",
+            ],
         );
     }
 

@@ -397,7 +397,11 @@ pub async fn revoke(ctx: &Ctx<'_>, client: &ClientRecord, token: &str) -> Result
 /// Revoking a refresh token ends its whole family: the token, its successors and the access
 /// tokens issued from it (SEC-23). Only the client it was issued to may; anyone else gets the
 /// same 200 and changes nothing (RFC 7009 §2.1).
-async fn revoke_refresh(ctx: &Ctx<'_>, client: &ClientRecord, token: &str) -> Result<(), OAuthError> {
+async fn revoke_refresh(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<(), OAuthError> {
     let digest = crypto::sha256(token.as_bytes());
     let Some(rt) = ctx.store.find_refresh(&digest).await? else {
         return Ok(());
