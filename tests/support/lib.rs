@@ -13,6 +13,7 @@ pub use serde_json::{Value, json};
 
 pub mod browser;
 pub mod devices;
+pub mod faults;
 pub mod oauth;
 pub mod upstream;
 

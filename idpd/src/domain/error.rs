@@ -61,6 +61,9 @@ impl From<StoreError> for Error {
                 Error::Conflict(format!("conflicts with an existing record ({constraint})"))
             }
             e if e.is_unavailable() => Error::Unavailable(e),
+            e if e.is_bad_input() => {
+                Error::invalid("request", "contains a character that is not allowed (NUL)")
+            }
             e => Error::Internal(e.into()),
         }
     }

@@ -67,6 +67,9 @@ pub struct RefreshToken {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub consumed_at: Option<OffsetDateTime>,
+    /// When the token's family was revoked, as read by the consuming statement itself (as
+    /// for codes): a replay racing the one true rotation must not fail it too.
+    pub family_revoked_at: Option<OffsetDateTime>,
 }
 
 /// The outcome of an atomic single-use redemption.
@@ -113,6 +116,7 @@ pub fn new_refresh(family_id: Uuid, scope: &str) -> (String, RefreshToken) {
         created_at: now,
         expires_at: now + REFRESH_TTL,
         consumed_at: None,
+        family_revoked_at: None,
     };
     (value, rt)
 }

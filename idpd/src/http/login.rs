@@ -259,6 +259,14 @@ pub(crate) fn unavailable(
     t: &'static Texts,
     e: crate::store::StoreError,
 ) -> Response {
+    if e.is_bad_input() {
+        return state.pages.message(
+            StatusCode::BAD_REQUEST,
+            t,
+            t.error_title,
+            "The request contains a character that is not allowed.",
+        );
+    }
     tracing::error!(error = %crate::http::error::error_chain(&e), "login step failed");
     let mut res = state.pages.message(
         StatusCode::SERVICE_UNAVAILABLE,

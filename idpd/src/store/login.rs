@@ -55,6 +55,8 @@ pub trait GrantStore: Send + Sync {
     async fn find_family(&self, id: Uuid) -> Result<Option<TokenFamily>>;
     async fn revoke_family(&self, id: Uuid, now: OffsetDateTime) -> Result<()>;
     async fn insert_refresh(&self, rt: &RefreshToken) -> Result<()>;
+    /// The refresh token with this digest, consumed or not (for revocation, RFC 7009).
+    async fn find_refresh(&self, digest: &[u8; 32]) -> Result<Option<RefreshToken>>;
     /// Consumes `digest` and stores its successor in one transaction, or reports a replay.
     async fn rotate_refresh(
         &self,

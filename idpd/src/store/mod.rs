@@ -166,6 +166,21 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// True when the database refused a parameter value itself: PostgreSQL cannot hold a NUL
+    /// character in text (SQLSTATE 22021) or a character outside the encoding (22P05). Such
+    /// a value cannot be stored and matches no row, so the request was bad input: a 4xx.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            StoreError::Backend(e) => e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]

@@ -332,5 +332,6 @@ where
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         consumed_at: row.try_get("consumed_at")?,
+        family_revoked_at: row.try_get("family_revoked_at")?,
     })
 }

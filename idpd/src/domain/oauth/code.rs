@@ -155,7 +155,10 @@ pub async fn refresh(
         }
         _ => return Err(OAuthError::invalid_grant("invalid refresh token")),
     };
-    if family.revoked_at.is_some() || old.expires_at <= now {
+    // The revocation as of the rotation itself: a replay that revoked the family a moment
+    // later (50 clients racing one token) must not fail the one rotation that won; what it
+    // issues is revoked with the family anyway.
+    if old.family_revoked_at.is_some() || old.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the refresh token is no longer valid",
         ));

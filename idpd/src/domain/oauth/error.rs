@@ -81,6 +81,11 @@ impl OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
+        if e.is_bad_input() {
+            return OAuthError::invalid_request(
+                "the request contains a character that is not allowed (NUL)",
+            );
+        }
         let internal = Some(crate::http::error::error_chain(&e));
         let code = if e.is_unavailable() {
             ErrorCode::TemporarilyUnavailable

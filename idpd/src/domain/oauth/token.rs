@@ -371,6 +371,9 @@ pub async fn introspect(ctx: &Ctx<'_>, token: &str) -> Result<Value, OAuthError>
 /// RFC 7009: revokes `token` if it is a valid access token of `client`. Anything else
 /// (unknown, expired, another client's) is answered the same way and changes nothing.
 pub async fn revoke(ctx: &Ctx<'_>, client: &ClientRecord, token: &str) -> Result<(), OAuthError> {
+    if token.starts_with(crate::domain::grants::REFRESH_PREFIX) {
+        return revoke_refresh(ctx, client, token).await;
+    }
     let Some(claims) = verify_signed(ctx, token, AT_TYP).await? else {
         return Ok(());
     };
@@ -388,5 +391,28 @@ pub async fn revoke(ctx: &Ctx<'_>, client: &ClientRecord, token: &str) -> Result
     ctx.store
         .revoke_token(jti, ctx.tenant.id, expires_at)
         .await?;
+    Ok(())
+}
+
+/// Revoking a refresh token ends its whole family: the token, its successors and the access
+/// tokens issued from it (SEC-23). Only the client it was issued to may; anyone else gets the
+/// same 200 and changes nothing (RFC 7009 §2.1).
+async fn revoke_refresh(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<(), OAuthError> {
+    let digest = crypto::sha256(token.as_bytes());
+    let Some(rt) = ctx.store.find_refresh(&digest).await? else {
+        return Ok(());
+    };
+    let Some(family) = ctx.store.find_family(rt.family_id).await? else {
+        return Ok(());
+    };
+    if family.tenant_id == ctx.tenant.id && family.client_id == client.client_id {
+        ctx.store
+            .revoke_family(family.id, OffsetDateTime::now_utc())
+            .await?;
+    }
     Ok(())
 }

@@ -71,6 +71,8 @@ pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
 pub fn public_error(status: StatusCode, description: &str) -> Response {
     let code = if status == StatusCode::NOT_FOUND {
         "not_found"
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
+        "temporarily_unavailable"
     } else {
         "invalid_request"
     };

@@ -95,6 +95,10 @@ impl FromRequestParts<AppState> for TenantEndpoint {
                 tenant,
             }),
             Ok(None) => Err(error::public_error(StatusCode::NOT_FOUND, "unknown tenant")),
+            // A slug PostgreSQL cannot even compare (a NUL) names no tenant.
+            Err(crate::domain::Error::Invalid(_)) => {
+                Err(error::public_error(StatusCode::NOT_FOUND, "unknown tenant"))
+            }
             Err(e) => {
                 tracing::error!(cause = %e, "tenant lookup failed");
                 let mut res =

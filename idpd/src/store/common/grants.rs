@@ -101,6 +101,17 @@ impl GrantStore for Backend {
         Ok(())
     }
 
+    async fn find_refresh(&self, digest: &[u8; 32]) -> Result<Option<RefreshToken>> {
+        let row = sqlx::query(
+            "SELECT r.*, f.revoked_at AS family_revoked_at FROM idp_refresh_tokens r \
+             LEFT JOIN idp_token_families f ON f.id = r.family_id WHERE r.digest = $1",
+        )
+        .bind(&digest[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::refresh).transpose()
+    }
+
     async fn rotate_refresh(
         &self,
         digest: &[u8; 32],
@@ -109,7 +120,9 @@ impl GrantStore for Backend {
     ) -> Result<Redemption<RefreshToken>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE idp_refresh_tokens SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL RETURNING *",
+            "UPDATE idp_refresh_tokens SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL \
+             RETURNING *, (SELECT f.revoked_at FROM idp_token_families f \
+                           WHERE f.id = idp_refresh_tokens.family_id) AS family_revoked_at",
         )
         .bind(now)
         .bind(&digest[..])
@@ -117,12 +130,8 @@ impl GrantStore for Backend {
         .await?;
         let Some(row) = row else {
             drop(tx);
-            let row = sqlx::query("SELECT * FROM idp_refresh_tokens WHERE digest = $1")
-                .bind(&digest[..])
-                .fetch_optional(&self.pool)
-                .await?;
-            return Ok(match row {
-                Some(r) => Redemption::Reused(rows::refresh(&r)?),
+            return Ok(match self.find_refresh(digest).await? {
+                Some(old) => Redemption::Reused(old),
                 None => Redemption::Unknown,
             });
         };
