@@ -238,8 +238,9 @@ async fn postgres_stopped_under_load() {
         unavailable += f.unavailable;
         assert!(f.cut_off.is_empty(), "the daemon kept answering: {f:?}");
         if f.lost {
-            // The outage hit between the rotation's commit and the reads after it: the 503
-            // went out with the token consumed. Reported, as the design has no grace window.
+            // The rotation committed but its acknowledgement was lost with the server (refresh
+            // reads everything else before consuming, and signs with the keys in memory, so
+            // this is the only window left). Reported: the design has no grace window.
             eprintln!("a family was lost to the outage: {f:?}");
             continue;
         }

@@ -123,7 +123,19 @@ impl KeyRing {
         let mut previous = cached;
         for _ in 0..2 {
             let started = Instant::now();
-            let records = store.list_keys(tenant_id).await?;
+            let records = match store.list_keys(tenant_id).await {
+                Ok(records) => records,
+                // The database is gone for now: keys a few seconds stale still sign and verify
+                // correctly (nothing can rotate them meanwhile), and a refresh whose rotation
+                // has committed must still be able to sign its successor's tokens.
+                Err(e) => match previous {
+                    Some(keys) if e.is_unavailable() => {
+                        tracing::warn!(tenant = %tenant_id, "database unavailable: signing with the keys in memory");
+                        return Ok(keys);
+                    }
+                    _ => return Err(e),
+                },
+            };
             let entry = Arc::new(build(records, previous.as_deref(), started));
             let mut map = self.tenants.write().unwrap_or_else(|e| e.into_inner());
             let slot = map.entry(tenant_id).or_default();

@@ -120,34 +120,27 @@ pub async fn exchange_code(
     .await
 }
 
-/// `grant_type=refresh_token`: rotates on every use; a replay revokes the whole family.
-pub async fn refresh(
+/// What a refresh needs from the database besides the rotation itself.
+struct PreparedRefresh {
+    family: TokenFamily,
+    user: UserRecord,
+    scopes: Vec<String>,
+    auth_time: OffsetDateTime,
+    amr: Vec<String>,
+    idp: Option<String>,
+}
+
+async fn prepare_refresh(
     ctx: &Ctx<'_>,
     client: &ClientRecord,
-    token: &str,
+    presented: &grants::RefreshToken,
     scope: Option<&str>,
-) -> Result<TokenResponse, OAuthError> {
-    check_grant(client, GRANT_REFRESH_TOKEN)?;
-    let now = OffsetDateTime::now_utc();
-    let digest = crypto::sha256(token.as_bytes());
-    let (successor_value, successor) = grants::new_refresh(Uuid::nil(), "");
-    let old = match ctx.store.rotate_refresh(&digest, &successor, now).await? {
-        Redemption::Fresh(old) => old,
-        Redemption::Reused(old) => {
-            ctx.store.revoke_family(old.family_id, now).await?;
-            tracing::warn!(tenant = %ctx.tenant.slug, family = %old.family_id, "refresh token replayed; its family is revoked");
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used",
-            ));
-        }
-        Redemption::Unknown => return Err(OAuthError::invalid_grant("invalid refresh token")),
-    };
-    let family = ctx.store.find_family(old.family_id).await?;
-    let family = match family {
+    now: OffsetDateTime,
+) -> Result<PreparedRefresh, OAuthError> {
+    let family = match ctx.store.find_family(presented.family_id).await? {
         Some(f) if f.tenant_id == ctx.tenant.id && f.client_id == client.client_id => f,
         Some(f) if f.tenant_id == ctx.tenant.id => {
-            // Someone else's token: it is spent now, so end its family rather than leave a
-            // successor nobody holds.
+            // Someone else's token: end its family rather than let a leaked token live on.
             ctx.store.revoke_family(f.id, now).await?;
             return Err(OAuthError::invalid_grant(
                 "the refresh token was issued to another client",
@@ -155,14 +148,6 @@ pub async fn refresh(
         }
         _ => return Err(OAuthError::invalid_grant("invalid refresh token")),
     };
-    // The revocation as of the rotation itself: a replay that revoked the family a moment
-    // later (50 clients racing one token) must not fail the one rotation that won; what it
-    // issues is revoked with the family anyway.
-    if old.family_revoked_at.is_some() || old.expires_at <= now {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token is no longer valid",
-        ));
-    }
     let user = live_user(ctx, family.user_id).await?;
     // A device-bound family lives only as long as its device (issue 6).
     if let Some(did) = family.device_id
@@ -170,7 +155,7 @@ pub async fn refresh(
     {
         return Err(OAuthError::invalid_grant("the device was revoked"));
     }
-    let granted: Vec<String> = old
+    let granted: Vec<String> = presented
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
@@ -185,6 +170,70 @@ pub async fn refresh(
     let (auth_time, amr) = session
         .map(|s| (s.auth_time, s.amr))
         .unwrap_or((family.created_at, Vec::new()));
+    Ok(PreparedRefresh {
+        family,
+        user,
+        scopes,
+        auth_time,
+        amr,
+        idp,
+    })
+}
+
+/// `grant_type=refresh_token`: rotates on every use; a replay revokes the whole family.
+pub async fn refresh(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    check_grant(client, GRANT_REFRESH_TOKEN)?;
+    let now = OffsetDateTime::now_utc();
+    let digest = crypto::sha256(token.as_bytes());
+    let Some(presented) = ctx.store.find_refresh(&digest).await? else {
+        return Err(OAuthError::invalid_grant("invalid refresh token"));
+    };
+    // Everything that needs the database is read before the token is consumed: once the
+    // rotation commits, only signing is left, so a database outage cannot spend a token
+    // without delivering its successor. (A replay skips this and is caught below.)
+    let prepared = match presented.consumed_at {
+        None => Some(prepare_refresh(ctx, client, &presented, scope, now).await?),
+        Some(_) => None,
+    };
+    let (successor_value, successor) = grants::new_refresh(Uuid::nil(), "");
+    let old = match ctx.store.rotate_refresh(&digest, &successor, now).await? {
+        Redemption::Fresh(old) => old,
+        Redemption::Reused(old) => {
+            ctx.store.revoke_family(old.family_id, now).await?;
+            tracing::warn!(tenant = %ctx.tenant.slug, family = %old.family_id, "refresh token replayed; its family is revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        Redemption::Unknown => return Err(OAuthError::invalid_grant("invalid refresh token")),
+    };
+    // The revocation as of the rotation itself: a replay that revoked the family a moment
+    // later (50 clients racing one token) must not fail the one rotation that won; what it
+    // issues is revoked with the family anyway.
+    if old.family_revoked_at.is_some() || old.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is no longer valid",
+        ));
+    }
+    let Some(PreparedRefresh {
+        family,
+        user,
+        scopes,
+        auth_time,
+        amr,
+        idp,
+    }) = prepared
+    else {
+        // Fresh means it was unconsumed when read; a token consumed in between is Reused.
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    };
     respond(
         ctx,
         client,
