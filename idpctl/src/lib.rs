@@ -20,6 +20,16 @@ pub use error::{Error, Exit};
 pub use man::man_pages;
 pub use output::Format;
 
+/// Parses and validates an apply document given as text, as `idpctl apply -f` would,
+/// without reading files or calling idpd. For the fuzz target in `fuzz/`; returns the
+/// number of tenant documents, or the problems found.
+#[doc(hidden)]
+pub fn fuzz_apply_document(text: &str) -> Result<usize, String> {
+    apply::doc::parse(&[("<fuzz>".into(), text.to_owned())], Default::default())
+        .map(|docs| docs.len())
+        .map_err(|p| p.to_string())
+}
+
 /// The clap command: for completions, man pages and tests.
 pub fn command() -> clap::Command {
     cli::command()
