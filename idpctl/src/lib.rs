@@ -124,3 +124,21 @@ fn clap_exit(
         Exit::Usage
     }
 }
+
+#[cfg(test)]
+mod fuzz_entry_tests {
+    /// The fuzz target's entry point: the committed seed is valid, garbage is reported.
+    #[test]
+    fn apply_document_from_text() {
+        let seed = include_str!("../../fuzz/corpus/apply_document/seed-acme.yaml");
+        assert_eq!(super::fuzz_apply_document(seed), Ok(2));
+        for bad in [
+            "",
+            "kind: [",
+            "---\n---\n",
+            "apiVersion: idp/v2\nkind: Tenant\nslug: a\nname: A\n",
+        ] {
+            assert!(super::fuzz_apply_document(bad).is_err(), "{bad:?}");
+        }
+    }
+}
