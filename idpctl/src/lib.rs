@@ -20,6 +20,16 @@ pub use error::{Error, Exit};
 pub use man::man_pages;
 pub use output::Format;
 
+/// Parses and validates an apply document given as text, as `idpctl apply -f` would,
+/// without reading files or calling idpd. For the fuzz target in `fuzz/`; returns the
+/// number of tenant documents, or the problems found.
+#[doc(hidden)]
+pub fn fuzz_apply_document(text: &str) -> Result<usize, String> {
+    apply::doc::parse(&[("<fuzz>".into(), text.to_owned())], Default::default())
+        .map(|docs| docs.len())
+        .map_err(|p| p.to_string())
+}
+
 /// The clap command: for completions, man pages and tests.
 pub fn command() -> clap::Command {
     cli::command()
@@ -112,5 +122,23 @@ fn clap_exit(
         Exit::Success
     } else {
         Exit::Usage
+    }
+}
+
+#[cfg(test)]
+mod fuzz_entry_tests {
+    /// The fuzz target's entry point: the committed seed is valid, garbage is reported.
+    #[test]
+    fn apply_document_from_text() {
+        let seed = include_str!("../../fuzz/corpus/apply_document/seed-acme.yaml");
+        assert_eq!(super::fuzz_apply_document(seed), Ok(2));
+        for bad in [
+            "",
+            "kind: [",
+            "---\n---\n",
+            "apiVersion: idp/v2\nkind: Tenant\nslug: a\nname: A\n",
+        ] {
+            assert!(super::fuzz_apply_document(bad).is_err(), "{bad:?}");
+        }
     }
 }

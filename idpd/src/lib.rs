@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod mail;

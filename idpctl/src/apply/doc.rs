@@ -274,9 +274,18 @@ pub fn load(inputs: &[PathBuf]) -> Result<Vec<TenantDoc>, Problems> {
             Err(e) => problems.0.push(format!("{}: {e}", input.display())),
         }
     }
+    parse(&files, problems)
+}
+
+/// Parses and validates documents already read (`files` is (name, text)), adding to
+/// `problems` found while reading.
+pub fn parse(
+    files: &[(PathBuf, String)],
+    mut problems: Problems,
+) -> Result<Vec<TenantDoc>, Problems> {
     let mut out = Vec::new();
     let mut slugs: HashSet<String> = HashSet::new();
-    for (file, text) in &files {
+    for (file, text) in files {
         let docs = documents(text);
         if docs.is_empty() {
             problems

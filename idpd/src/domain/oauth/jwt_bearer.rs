@@ -107,7 +107,7 @@ pub async fn grant(
 }
 
 /// The claim rules of RFC 7523 §3 for a signature already verified; returns `exp`.
-fn check_claims(
+pub(crate) fn check_claims(
     c: &serde_json::Map<String, Value>,
     owner: &str,
     issuer: &str,
