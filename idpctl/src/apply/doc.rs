@@ -401,14 +401,8 @@ fn validate(doc: &TenantDoc, report: &mut dyn FnMut(&[Step], String)) {
             format!("must be {KIND:?}, not {:?}", doc.kind),
         );
     }
-    if !valid_slug(&doc.slug) {
-        report(
-            &[Key("slug")],
-            format!(
-                "{:?} is not a slug: 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'",
-                doc.slug
-            ),
-        );
+    if let Some(problem) = shared::admin::slug::problem(&doc.slug) {
+        report(&[Key("slug")], format!("{:?} {problem}", doc.slug));
     }
     if doc.name.trim().is_empty() {
         report(&[Key("name")], "must not be empty".into());
@@ -555,15 +549,6 @@ fn validate(doc: &TenantDoc, report: &mut dyn FnMut(&[Step], String)) {
             report(&at, format!("user {:?} is listed twice", u.email));
         }
     }
-}
-
-fn valid_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod keys;
 pub mod providers;
 pub mod sessions;
+pub mod slug;
 pub mod status;
 pub mod tenants;
 pub mod users;
