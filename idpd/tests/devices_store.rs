@@ -8,9 +8,57 @@ use std::sync::Arc;
 use common::{drop_pg, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::devices::{self, DeviceState};
+use idpd::domain::grants::{self, TokenFamily};
 use idpd::domain::tenants;
+use idpd::domain::users::UserRecord;
+use idpd::store::{Store, UsedJti};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+/// Spends `jti` of `device` with a new family (and its first refresh token); true if it was
+/// fresh. A refused jti must leave neither behind.
+async fn redeem(
+    store: &dyn Store,
+    user: &UserRecord,
+    device: Uuid,
+    jti: &str,
+    expires_at: OffsetDateTime,
+) -> bool {
+    let family = TokenFamily {
+        id: Uuid::new_v4(),
+        tenant_id: user.tenant_id,
+        client_id: "daemon".into(),
+        user_id: user.id,
+        session_id: None,
+        created_at: tenants::now(),
+        revoked_at: None,
+        device_id: Some(device),
+    };
+    let (_, refresh) = grants::new_refresh(family.id, "openid offline_access");
+    let used = UsedJti {
+        tenant_id: user.tenant_id,
+        device_id: device,
+        jti,
+        expires_at,
+    };
+    let fresh = store
+        .redeem_assertion(&used, &family, Some(&refresh))
+        .await
+        .unwrap();
+    let stored_family = store.find_family(family.id).await.unwrap();
+    let stored_refresh = store.find_refresh(&refresh.digest).await.unwrap();
+    assert_eq!(
+        stored_family.is_some(),
+        fresh,
+        "family stored iff the jti was fresh"
+    );
+    assert_eq!(
+        stored_refresh.is_some(),
+        fresh,
+        "refresh stored iff the jti was fresh"
+    );
+    fresh
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jtis_and_device_authorizations() {
@@ -19,19 +67,27 @@ async fn jtis_and_device_authorizations() {
         let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
         let now = tenants::now();
         let device = Uuid::now_v7();
+        let user = UserRecord {
+            id: Uuid::now_v7(),
+            tenant_id: tenant.id,
+            email: "d@example.com".into(),
+            email_verified: true,
+            name: None,
+            locale: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        store.insert_user(&user).await.unwrap();
+        let s = store.as_ref();
 
         // A jti works once until it expires and is purged.
         let soon = now + Duration::seconds(1);
-        assert!(store.use_jti(tenant.id, device, "j1", soon).await.unwrap());
-        assert!(!store.use_jti(tenant.id, device, "j1", soon).await.unwrap());
-        assert!(
-            store
-                .use_jti(tenant.id, Uuid::now_v7(), "j1", soon)
-                .await
-                .unwrap()
-        );
+        assert!(redeem(s, &user, device, "j1", soon).await);
+        assert!(!redeem(s, &user, device, "j1", soon).await);
+        assert!(redeem(s, &user, Uuid::now_v7(), "j1", soon).await);
         let later = now + Duration::minutes(5);
-        assert!(store.use_jti(tenant.id, device, "j2", later).await.unwrap());
+        assert!(redeem(s, &user, device, "j2", later).await);
 
         // Device authorizations: the expired one is kept a day, then purged.
         let (_, _, mut old) = devices::new_authorization(tenant.id, "daemon", "openid", 600, 5);
@@ -46,8 +102,8 @@ async fn jtis_and_device_authorizations() {
             .await
             .unwrap();
         assert_eq!(purged, 3, "both j1, and the old authorization");
-        assert!(store.use_jti(tenant.id, device, "j1", later).await.unwrap());
-        assert!(!store.use_jti(tenant.id, device, "j2", later).await.unwrap());
+        assert!(redeem(s, &user, device, "j1", later).await);
+        assert!(!redeem(s, &user, device, "j2", later).await);
         assert!(
             store
                 .find_device_authorization(tenant.id, &old.user_code_digest)

@@ -192,7 +192,8 @@ fn within_max_age(session: &Session, max_age: Option<i64>) -> bool {
     max_age.is_none_or(|m| (OffsetDateTime::now_utc() - session.auth_time).whole_seconds() <= m)
 }
 
-/// The live session of this tenant named by the browser's cookie, touched (idle timeout).
+/// The live session of this tenant named by the browser's cookie, touched (idle timeout;
+/// see [`Session::needs_touch`]).
 pub(crate) async fn current_session(
     state: &AppState,
     tenant: &crate::domain::tenants::Tenant,
@@ -203,20 +204,17 @@ pub(crate) async fn current_session(
         return Ok(None);
     };
     let digest = crypto::sha256(value.as_bytes());
-    let Some(session) = state.store.find_session(tenant.id, &digest).await? else {
+    // Only a session of an existing, enabled user counts.
+    let Some(session) = state.store.find_signed_in(tenant.id, &digest).await? else {
         return Ok(None);
     };
     if !session.live(tenant.session.idle_ttl_seconds) {
         return Ok(None);
     }
-    match state.store.find_user(tenant.id, session.user_id).await? {
-        Some(u) if !u.disabled => {}
-        _ => return Ok(None),
+    let now = OffsetDateTime::now_utc();
+    if session.needs_touch(tenant.session.idle_ttl_seconds, now) {
+        state.store.touch_session(session.id, now).await?;
     }
-    state
-        .store
-        .touch_session(session.id, OffsetDateTime::now_utc())
-        .await?;
     Ok(Some(session))
 }
 

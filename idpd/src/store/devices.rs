@@ -7,7 +7,15 @@ use uuid::Uuid;
 
 use super::Result;
 use crate::domain::devices::{Device, DeviceAuthorization};
-use crate::domain::grants::TokenFamily;
+use crate::domain::grants::{RefreshToken, TokenFamily};
+
+/// An assertion `jti` of a device, kept until the assertion expires.
+pub struct UsedJti<'a> {
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+    pub jti: &'a str,
+    pub expires_at: OffsetDateTime,
+}
 
 #[async_trait]
 pub trait DeviceStore: Send + Sync {
@@ -56,15 +64,17 @@ pub trait DeviceStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool>;
 
-    /// Stores a token family that has no authorization code (device grants).
-    async fn insert_family(&self, f: &TokenFamily) -> Result<()>;
-    /// Records an assertion's `jti` until `expires_at`; false if it was used before.
-    async fn use_jti(
+    /// Stores a token family that has no authorization code (device grants), with its first
+    /// refresh token when there is one, in one transaction.
+    async fn insert_family(&self, f: &TokenFamily, first: Option<&RefreshToken>) -> Result<()>;
+    /// Records an assertion's `jti` (single use until its `exp`) and stores the family it
+    /// starts, with its first refresh token, in one transaction; false, and nothing stored,
+    /// if the `jti` was used before.
+    async fn redeem_assertion(
         &self,
-        tenant_id: Uuid,
-        device_id: Uuid,
-        jti: &str,
-        expires_at: OffsetDateTime,
+        jti: &UsedJti<'_>,
+        f: &TokenFamily,
+        first: Option<&RefreshToken>,
     ) -> Result<bool>;
     /// Deletes `jti`s that expired before `now`, and device authorizations a day after they
     /// expired (kept so a late poll still gets `expired_token`).

@@ -31,6 +31,13 @@ pub trait LoginStore: Send + Sync {
         tenant_id: Uuid,
         token_digest: &[u8; 32],
     ) -> Result<Option<Session>>;
+    /// The session with this cookie digest if its user exists and is not disabled: what
+    /// every request of a signed-in browser needs, in one query.
+    async fn find_signed_in(
+        &self,
+        tenant_id: Uuid,
+        token_digest: &[u8; 32],
+    ) -> Result<Option<Session>>;
     async fn find_session_by_id(&self, id: Uuid) -> Result<Option<Session>>;
     async fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> Result<()>;
     /// Revokes the session and every token family issued under it.

@@ -107,7 +107,7 @@ use uuid::Uuid;
 
 use time::OffsetDateTime;
 
-pub use devices::DeviceStore;
+pub use devices::{DeviceStore, UsedJti};
 pub use login::{GrantStore, LoginStore};
 pub use providers::ProviderStore;
 
@@ -340,6 +340,15 @@ impl PoolStats {
             size: pool.size(),
             idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
             max: pool.options().get_max_connections(),
+        }
+    }
+
+    /// Two pools counted as one (SQLite's readers and writer).
+    fn plus(self, other: PoolStats) -> Self {
+        PoolStats {
+            size: self.size + other.size,
+            idle: self.idle + other.idle,
+            max: self.max + other.max,
         }
     }
 }

@@ -251,18 +251,27 @@ pub async fn refresh(
 
 /// A refresh token goes to clients registered for the refresh_token grant: for OpenID
 /// requests only with `offline_access` (OIDC Core §11), for plain OAuth requests by that
-/// registration alone. Returns the value to hand out.
-pub(super) async fn new_refresh_for(
+/// registration alone. Returns the value to hand out and the row to store, if any.
+pub(super) fn mint_refresh_for(
+    client: &ClientRecord,
+    family: &TokenFamily,
+    scopes: &[String],
+) -> Option<(String, grants::RefreshToken)> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    (client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid")))
+        .then(|| grants::new_refresh(family.id, &scopes.join(" ")))
+}
+
+/// [`mint_refresh_for`], stored on its own.
+async fn new_refresh_for(
     ctx: &Ctx<'_>,
     client: &ClientRecord,
     family: &TokenFamily,
     scopes: &[String],
 ) -> Result<Option<String>, OAuthError> {
-    let has = |s: &str| scopes.iter().any(|x| x == s);
-    if !(client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid"))) {
+    let Some((value, rt)) = mint_refresh_for(client, family, scopes) else {
         return Ok(None);
-    }
-    let (value, rt) = grants::new_refresh(family.id, &scopes.join(" "));
+    };
     ctx.store.insert_refresh(&rt).await?;
     Ok(Some(value))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::code::{live_user, new_refresh_for, respond};
+use super::code::{live_user, mint_refresh_for, respond};
 use super::error::{ErrorCode, OAuthError};
 use super::scope;
 use super::token::{Ctx, TokenResponse, check_grant};
@@ -251,14 +251,17 @@ pub async fn poll(
         revoked_at: None,
         device_id: None,
     };
-    ctx.store.insert_family(&family).await?;
     let scopes: Vec<String> = a
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
+    let refresh = mint_refresh_for(client, &family, &scopes);
+    ctx.store
+        .insert_family(&family, refresh.as_ref().map(|(_, rt)| rt))
+        .await?;
+    let refresh = refresh.map(|(value, _)| value);
     respond(
         ctx,
         client,

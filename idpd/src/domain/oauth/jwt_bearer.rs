@@ -11,20 +11,22 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::code::{live_user, new_refresh_for, respond};
+use super::code::{live_user, mint_refresh_for, respond};
 use super::error::OAuthError;
 use super::scope;
 use super::token::{Ctx, TokenResponse, check_grant};
 use crate::domain::clients::{ClientRecord, GRANT_JWT_BEARER};
 use crate::domain::grants::TokenFamily;
 use crate::domain::keys::jws::Unverified;
-use crate::store::StoreError;
+use crate::store::{StoreError, UsedJti};
 
 /// Longest assertion lifetime accepted (`exp` - now).
 pub const MAX_LIFETIME_SECONDS: i64 = 300;
 /// Allowed clock difference between the device and the server.
 pub const LEEWAY_SECONDS: i64 = 30;
 const MAX_JTI_LEN: usize = 256;
+/// The precision of a device's `last_used_at`.
+const DEVICE_TOUCH_INTERVAL_SECONDS: i64 = 60;
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
 pub async fn grant(
@@ -68,14 +70,6 @@ pub async fn grant(
     let user = live_user(ctx, device.user_id).await?;
     let scopes = scope::narrow(scope, &client.scopes)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid())?;
-    if !ctx
-        .store
-        .use_jti(ctx.tenant.id, device.id, jti, expires_at)
-        .await?
-    {
-        return Err(OAuthError::invalid_grant("the assertion was already used"));
-    }
-    ctx.store.touch_device(device.id, now).await?;
     let at = crate::domain::tenants::now();
     let family = TokenFamily {
         id: Uuid::new_v4(),
@@ -87,8 +81,32 @@ pub async fn grant(
         revoked_at: None,
         device_id: Some(device.id),
     };
-    ctx.store.insert_family(&family).await?;
-    let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
+    let refresh = mint_refresh_for(client, &family, &scopes);
+    // One transaction: the jti is spent exactly when the family exists.
+    let used = UsedJti {
+        tenant_id: ctx.tenant.id,
+        device_id: device.id,
+        jti,
+        expires_at,
+    };
+    if !ctx
+        .store
+        .redeem_assertion(&used, &family, refresh.as_ref().map(|(_, rt)| rt))
+        .await?
+    {
+        return Err(OAuthError::invalid_grant("the assertion was already used"));
+    }
+    // `last_used_at` is for people reading the device list: a minute's precision is enough,
+    // and a write on every login would be a second commit per token.
+    if device
+        .last_used_at
+        .is_none_or(|t| now - t >= time::Duration::seconds(DEVICE_TOUCH_INTERVAL_SECONDS))
+        && let Err(e) = ctx.store.touch_device(device.id, now).await
+    {
+        // The grant is already stored: failing now would spend the assertion for nothing.
+        tracing::warn!(error = %e, device = %device.id, "could not record the device's last use");
+    }
+    let refresh = refresh.map(|(value, _)| value);
     // RFC 8176: proof of possession of a key.
     let amr = ["pop".to_owned()];
     respond(

@@ -26,7 +26,7 @@ fn bind_insert<'q>(
 impl AdminTokenStore for Backend {
     async fn insert_admin_token(&self, t: &AdminToken) -> Result<()> {
         bind_insert(sqlx::query(INSERT), t)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(conflict)?;
         Ok(())

@@ -39,7 +39,7 @@ impl AuditStore for Backend {
         .bind(&e.reason)
         .bind(&e.request_id)
         .bind(&e.client_ip)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await?;
         Ok(row.try_get("seq")?)
     }

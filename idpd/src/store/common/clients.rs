@@ -35,7 +35,7 @@ impl ClientStore for Backend {
         .bind(c.created_at)
         .bind(c.updated_at)
         .bind(c.id_token_alg.as_str())
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict)?;
         Ok(())
@@ -89,7 +89,7 @@ impl ClientStore for Backend {
         .bind(c.tenant_id)
         .bind(&c.client_id)
         .bind(c.id_token_alg.as_str())
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -101,7 +101,7 @@ impl ClientStore for Backend {
         let done = sqlx::query("DELETE FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
             .bind(tenant_id)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Backend, Db};
 use crate::domain::devices::{Device, DeviceAuthorization, DeviceState};
-use crate::domain::grants::TokenFamily;
-use crate::store::{DeviceStore, Result, StoreError, conflict};
+use crate::domain::grants::{RefreshToken, TokenFamily};
+use crate::store::{DeviceStore, Result, StoreError, UsedJti, conflict};
 
 type DbRow = <Db as sqlx::Database>::Row;
 
@@ -74,7 +74,7 @@ impl DeviceStore for Backend {
         .bind(Json(&d.public_jwk))
         .bind(&d.public_key)
         .bind(d.created_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict)?;
         Ok(())
@@ -136,7 +136,7 @@ impl DeviceStore for Backend {
         sqlx::query("UPDATE idp_devices SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -158,7 +158,7 @@ impl DeviceStore for Backend {
         .bind(a.next_poll_at)
         .bind(a.created_at)
         .bind(a.expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict)?;
         Ok(())
@@ -179,7 +179,7 @@ impl DeviceStore for Backend {
         )
         .bind(&device_code_digest[..])
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.as_ref().map(authorization).transpose()
     }
@@ -193,7 +193,7 @@ impl DeviceStore for Backend {
              WHERE device_code_digest = $1 AND state = 'approved' RETURNING *",
         )
         .bind(&device_code_digest[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.as_ref().map(authorization).transpose()
     }
@@ -236,46 +236,41 @@ impl DeviceStore for Backend {
         .bind(tenant_id)
         .bind(&user_code_digest[..])
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn insert_family(&self, f: &TokenFamily) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, session_id, created_at, \
-             revoked_at, device_id) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
-        )
-        .bind(f.id)
-        .bind(f.tenant_id)
-        .bind(&f.client_id)
-        .bind(f.user_id)
-        .bind(f.session_id)
-        .bind(f.created_at)
-        .bind(f.device_id)
-        .execute(&self.pool)
-        .await?;
+    async fn insert_family(&self, f: &TokenFamily, first: Option<&RefreshToken>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        insert_family_tx(&mut tx, f, first).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn use_jti(
+    async fn redeem_assertion(
         &self,
-        tenant_id: Uuid,
-        device_id: Uuid,
-        jti: &str,
-        expires_at: OffsetDateTime,
+        jti: &UsedJti<'_>,
+        f: &TokenFamily,
+        first: Option<&RefreshToken>,
     ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO idp_assertion_jtis (tenant_id, device_id, jti, expires_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
-        .bind(tenant_id)
-        .bind(device_id)
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pool)
+        .bind(jti.tenant_id)
+        .bind(jti.device_id)
+        .bind(jti.jti)
+        .bind(jti.expires_at)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_family_tx(&mut tx, f, first).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn purge_devices(&self, now: OffsetDateTime) -> Result<u64> {
@@ -289,10 +284,45 @@ impl DeviceStore for Backend {
         ] {
             n += sqlx::query(sql)
                 .bind(before)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
         }
         Ok(n)
     }
+}
+
+/// A device family and its first refresh token, inside the caller's transaction.
+async fn insert_family_tx(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    f: &TokenFamily,
+    first: Option<&RefreshToken>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, session_id, created_at, \
+         revoked_at, device_id) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+    )
+    .bind(f.id)
+    .bind(f.tenant_id)
+    .bind(&f.client_id)
+    .bind(f.user_id)
+    .bind(f.session_id)
+    .bind(f.created_at)
+    .bind(f.device_id)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(rt) = first {
+        sqlx::query(
+            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&rt.digest[..])
+        .bind(rt.family_id)
+        .bind(&rt.scope)
+        .bind(rt.created_at)
+        .bind(rt.expires_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

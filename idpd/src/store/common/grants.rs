@@ -6,39 +6,42 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Backend;
+use super::{Args, Backend, Db};
 use crate::domain::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
 use crate::store::{GrantStore, Result, rows};
 
 #[async_trait]
 impl GrantStore for Backend {
     async fn insert_code(&self, family: &TokenFamily, code: &AuthCode) -> Result<()> {
+        const FAMILY: &str = "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, \
+                              session_id, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+        const CODE: &str = "INSERT INTO idp_auth_codes (digest, tenant_id, family_id, request, auth_time, \
+                            created_at, expires_at, consumed_at) VALUES ($7, $2, $1, $8, $9, $10, $11, NULL)";
+        let bind = |q: sqlx::query::Query<'static, Db, Args>| {
+            q.bind(family.id)
+                .bind(family.tenant_id)
+                .bind(family.client_id.clone())
+                .bind(family.user_id)
+                .bind(family.session_id)
+                .bind(family.created_at)
+                .bind(code.digest.to_vec())
+                .bind(Json(code.request.clone()))
+                .bind(code.auth_time)
+                .bind(code.created_at)
+                .bind(code.expires_at)
+        };
+        if super::DATA_MODIFYING_CTE {
+            // One statement, so one round trip: this runs on every authorize.
+            bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "WITH family AS ({FAMILY}) {CODE}"
+            ))))
+            .execute(self.writer())
+            .await?;
+            return Ok(());
+        }
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, session_id, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
-        )
-        .bind(family.id)
-        .bind(family.tenant_id)
-        .bind(&family.client_id)
-        .bind(family.user_id)
-        .bind(family.session_id)
-        .bind(family.created_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO idp_auth_codes (digest, tenant_id, family_id, request, auth_time, created_at, \
-             expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
-        )
-        .bind(&code.digest[..])
-        .bind(code.tenant_id)
-        .bind(code.family_id)
-        .bind(Json(&code.request))
-        .bind(code.auth_time)
-        .bind(code.created_at)
-        .bind(code.expires_at)
-        .execute(&mut *tx)
-        .await?;
+        bind(sqlx::query(FAMILY)).execute(&mut *tx).await?;
+        bind(sqlx::query(CODE)).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -51,7 +54,7 @@ impl GrantStore for Backend {
         )
         .bind(now)
         .bind(&digest[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         if let Some(r) = row {
             return Ok(Redemption::Fresh(rows::code(&r)?));
@@ -81,7 +84,7 @@ impl GrantStore for Backend {
         sqlx::query("UPDATE idp_token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -96,7 +99,7 @@ impl GrantStore for Backend {
         .bind(&rt.scope)
         .bind(rt.created_at)
         .bind(rt.expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }

@@ -48,7 +48,7 @@ impl KeyStore for Backend {
 
     async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
         bind_key(sqlx::query(INSERT_KEY), k)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -57,7 +57,7 @@ impl KeyStore for Backend {
         let done = sqlx::query("UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2")
             .bind(at)
             .bind(kid)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

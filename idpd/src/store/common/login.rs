@@ -25,7 +25,7 @@ impl LoginStore for Backend {
         .bind(f.created_at)
         .bind(f.expires_at)
         .bind(&f.resume)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -43,7 +43,7 @@ impl LoginStore for Backend {
         sqlx::query("UPDATE idp_login_flows SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -85,7 +85,7 @@ impl LoginStore for Backend {
         )
         .bind(flow_id)
         .bind(max)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?;
         row.as_ref().map(rows::otp).transpose()
     }
@@ -102,7 +102,7 @@ impl LoginStore for Backend {
         let done = sqlx::query("UPDATE idp_otps SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -123,7 +123,7 @@ impl LoginStore for Backend {
         .bind(s.created_at)
         .bind(s.last_seen_at)
         .bind(s.expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -134,6 +134,22 @@ impl LoginStore for Backend {
             .bind(tenant_id)
             .fetch_optional(&self.pool)
             .await?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn find_signed_in(
+        &self,
+        tenant_id: Uuid,
+        token_digest: &[u8; 32],
+    ) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.* FROM idp_sessions s JOIN idp_users u ON u.id = s.user_id \
+             WHERE s.token_digest = $1 AND s.tenant_id = $2 AND u.tenant_id = $2 AND NOT u.disabled",
+        )
+        .bind(&token_digest[..])
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(rows::session).transpose()
     }
 
@@ -149,7 +165,7 @@ impl LoginStore for Backend {
         sqlx::query("UPDATE idp_sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -180,7 +196,7 @@ impl LoginStore for Backend {
         ] {
             n += sqlx::query(sql)
                 .bind(before)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
         }

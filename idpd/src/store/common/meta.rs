@@ -22,7 +22,7 @@ impl MetaStore for Backend {
         )
         .bind(key)
         .bind(value)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         let row = sqlx::query("SELECT value FROM idp_meta WHERE key = $1")
             .bind(key)

@@ -67,7 +67,7 @@ impl ProviderStore for Backend {
         .bind(&p.client_secret_sealed)
         .bind(p.created_at)
         .bind(p.updated_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict)?;
         Ok(())
@@ -99,7 +99,7 @@ impl ProviderStore for Backend {
         .bind(&p.client_secret_sealed)
         .bind(p.updated_at)
         .bind(p.id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -110,7 +110,7 @@ impl ProviderStore for Backend {
     async fn delete_provider(&self, id: Uuid) -> Result<()> {
         let done = sqlx::query("DELETE FROM idp_identity_providers WHERE id = $1 AND is_default = FALSE")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -194,7 +194,7 @@ impl ProviderStore for Backend {
         .bind(&l.pkce_verifier)
         .bind(l.created_at)
         .bind(l.expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl ProviderStore for Backend {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }

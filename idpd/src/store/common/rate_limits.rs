@@ -19,7 +19,7 @@ impl RateLimitStore for Backend {
         )
         .bind(key)
         .bind(window_start)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await?;
         Ok(row.try_get("count")?)
     }
@@ -27,7 +27,7 @@ impl RateLimitStore for Backend {
     async fn purge_rate_limits(&self, before: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM idp_rate_limits WHERE window_start < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }

@@ -22,7 +22,7 @@ impl RevocationStore for Backend {
         .bind(jti)
         .bind(tenant_id)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -38,7 +38,7 @@ impl RevocationStore for Backend {
     async fn purge_revocations(&self, now: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query("DELETE FROM idp_revoked_tokens WHERE expires_at < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }

@@ -138,7 +138,7 @@ impl TenantStore for Backend {
         .bind(t.access_token_alg.as_str())
         .bind(t.key_rotation_interval_seconds)
         .bind(t.id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -151,7 +151,7 @@ impl TenantStore for Backend {
     async fn delete_tenant(&self, id: Uuid) -> Result<()> {
         let done = sqlx::query("DELETE FROM idp_tenants WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

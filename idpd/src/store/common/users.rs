@@ -29,7 +29,7 @@ pub(super) fn insert_user_query(u: &UserRecord) -> sqlx::query::Query<'_, super:
 impl UserStore for Backend {
     async fn insert_user(&self, u: &UserRecord) -> Result<()> {
         insert_user_query(u)
-            .execute(&self.pool)
+            .execute(self.writer())
         .await
         .map_err(conflict)?;
         Ok(())
@@ -84,7 +84,7 @@ impl UserStore for Backend {
         .bind(u.updated_at)
         .bind(u.tenant_id)
         .bind(u.id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(conflict)?;
         if done.rows_affected() == 0 {
@@ -97,7 +97,7 @@ impl UserStore for Backend {
         let done = sqlx::query("DELETE FROM idp_users WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

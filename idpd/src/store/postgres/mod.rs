@@ -33,6 +33,8 @@ pub struct PgStore {
 
 type Backend = PgStore;
 type Db = Postgres;
+/// PostgreSQL writes two tables in one statement with a data-modifying CTE (one round trip).
+const DATA_MODIFYING_CTE: bool = true;
 type Args = sqlx::postgres::PgArguments;
 
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
@@ -51,6 +53,11 @@ impl PgStore {
         // starting at once apply each migration exactly once.
         migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Where statements that write go: the one pool (PostgreSQL has no single writer).
+    fn writer(&self) -> &PgPool {
+        &self.pool
     }
 
     /// A write transaction (READ COMMITTED; conflicts surface as unique violations).
