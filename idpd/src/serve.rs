@@ -160,18 +160,44 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
+/// The largest request head (request line and headers) read before answering 431. hyper's
+/// default is about 400 KiB; nothing a browser or an OAuth client sends comes near 64 KiB
+/// (browsers stop at 16–32 KiB of cookies), and a smaller buffer bounds what each of many
+/// slow connections can make idpd hold.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The most header fields in one request (hyper's default is 100).
+const MAX_HEADERS: usize = 100;
+
+fn limit_heads<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
+    let builder = server.http_builder();
+    builder
+        .http1()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
+    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
+}
+
+/// A handle that starts draining in-flight requests (for at most `DRAIN`) once `stop` is set.
+fn drain_on(stop: watch::Receiver<bool>) -> axum_server::Handle<SocketAddr> {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        stopped(stop).await;
+        h.graceful_shutdown(Some(DRAIN));
+    });
+    handle
+}
+
 async fn serve_plain(
     listener: TcpListener,
     app: Router,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop))
-    .await?;
+    let mut server = axum_server::from_tcp(listener)?.handle(drain_on(stop));
+    limit_heads(&mut server);
+    server
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+        .await?;
     Ok(())
 }
 
@@ -181,14 +207,9 @@ async fn serve_tls(
     app: Router,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        stopped(stop).await;
-        h.graceful_shutdown(Some(DRAIN));
-    });
-    axum_server::from_tcp_rustls(listener, rustls)?
-        .handle(handle)
+    let mut server = axum_server::from_tcp_rustls(listener, rustls)?.handle(drain_on(stop));
+    limit_heads(&mut server);
+    server
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await?;
     Ok(())
