@@ -96,6 +96,7 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format, &config.log_level);
+    crate::crypto::warm_up_rng();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
