@@ -14,6 +14,7 @@
 #   bench/run.sh --postgres URL       # a fresh database on that server (dropped afterwards)
 #   DURATION=20 CONNECTIONS=64 bench/run.sh
 #   TENANTS=0 bench/run.sh            # skip the bulk-data pass
+#   WRK=0 FLOWS=authcode bench/run.sh # only some of the flows (e.g. to profile one)
 #
 # Everything stays on 127.0.0.1; every run is bounded by DURATION seconds.
 set -euo pipefail
@@ -23,6 +24,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 TENANTS=${TENANTS:-10000}
+WRK=${WRK:-1}
+FLOWS=${FLOWS:-authcode,refresh,device}
 USERS=${USERS:-1000000}
 PG_URL=""
 while [ $# -gt 0 ]; do
@@ -61,7 +64,9 @@ if [ -n "$PG_URL" ]; then
   backend=postgres
   db_name="idp_bench_$$"
   psql "$PG_URL" -qc "CREATE DATABASE $db_name" >/dev/null
-  db_url="${PG_URL%/*}/$db_name"
+  base=${PG_URL%%\?*}
+  query=${PG_URL#"$base"}
+  db_url="${base%/*}/$db_name$query"
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -77,8 +82,9 @@ start() { # sets pid and ready_ms
     --log-format json --log-level warn 2>>"$work/idpd.log") || { cat "$work/idpd.log" >&2; exit 1; }
   read -r ready_ms pid <<<"$out"
 }
-rss_mib() { awk '/^VmRSS/ {printf "%d", $2 / 1024}' "/proc/$pid/status"; }
-hwm_mib() { awk '/^VmHWM/ {printf "%d", $2 / 1024}' "/proc/$pid/status"; }
+# In MB (10^6 bytes), the unit of the targets.
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 * 1024 / 1e6}' "/proc/$pid/status"; }
+hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 * 1024 / 1e6}' "/proc/$pid/status"; }
 
 # --- set-up on a fresh database ---------------------------------------------------------
 start
@@ -135,20 +141,22 @@ wrk_run() { # name url [lua basic token]
 access_token() { # basic -> a client_credentials access token of tenant bench-es
   curl -sf -u "$(base64 -d <<<"$1")" -d grant_type=client_credentials "$public/t/bench-es/token" | json 'd["access_token"]'
 }
-flows() { # [flows]
+flows() {
   local out
   out=$("$LOADGEN" flows --public "$public" --outbox "$work/data/outbox" \
-    --tenant "bench-es=$es_web" --tenant "bench-rs=$rs_web" --flows "${1:-authcode,refresh,device}" \
+    --tenant "bench-es=$es_web" --tenant "bench-rs=$rs_web" --flows "$FLOWS" \
     --duration "$DURATION" --concurrency "$CONNECTIONS" 2>>"$work/loadgen.log") || { cat "$work/loadgen.log" >&2; exit 1; }
   mapfile -t -O "${#results[@]}" results <<<"$out"
 }
 measure() { # title
   results=()
-  wrk_run "client_credentials ES256" "$public/t/bench-es/token" "$work/token.lua" "$es_basic"
-  wrk_run "client_credentials RS256" "$public/t/bench-rs/token" "$work/token.lua" "$rs_basic"
-  wrk_run "introspection (ES256 access token)" "$public/t/bench-es/introspect" "$work/introspect.lua" "$es_basic" "$(access_token "$es_basic")"
-  wrk_run "JWKS" "$public/t/bench-es/jwks"
-  wrk_run "discovery" "$public/t/bench-es/.well-known/openid-configuration"
+  if [ "$WRK" != 0 ]; then
+    wrk_run "client_credentials ES256" "$public/t/bench-es/token" "$work/token.lua" "$es_basic"
+    wrk_run "client_credentials RS256" "$public/t/bench-rs/token" "$work/token.lua" "$rs_basic"
+    wrk_run "introspection (ES256 access token)" "$public/t/bench-es/introspect" "$work/introspect.lua" "$es_basic" "$(access_token "$es_basic")"
+    wrk_run "JWKS" "$public/t/bench-es/jwks"
+    wrk_run "discovery" "$public/t/bench-es/.well-known/openid-configuration"
+  fi
   flows
   echo "### $1"
   echo
@@ -164,9 +172,9 @@ echo
 stop
 start
 sleep 1
-idle=$(rss_mib)
+idle=$(rss_mb)
 measure "$backend: an almost empty database (2 tenants, 2 users)"
-echo "idpd RSS: idle $idle MiB, peak under load $(hwm_mib) MiB; ready ${ready_ms} ms after start on the existing database (first start, with migrations: ${first_ready_ms} ms)"
+echo "idpd RSS: idle $idle MB, peak under load $(hwm_mb) MB; ready ${ready_ms} ms after start on the existing database (first start, with migrations: ${first_ready_ms} ms)"
 echo
 
 if [ "$TENANTS" -gt 0 ]; then
@@ -177,8 +185,8 @@ if [ "$TENANTS" -gt 0 ]; then
   load_s=$(( $(date +%s) - t0 ))
   start
   sleep 1
-  idle=$(rss_mib)
+  idle=$(rss_mb)
   measure "$backend: with $TENANTS more tenants and $USERS more users (bulk-inserted in ${load_s} s)"
-  echo "idpd RSS: idle $idle MiB, peak under load $(hwm_mib) MiB; ready ${ready_ms} ms after start"
+  echo "idpd RSS: idle $idle MB, peak under load $(hwm_mb) MB; ready ${ready_ms} ms after start"
   echo
 fi
