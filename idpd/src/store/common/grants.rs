@@ -39,11 +39,11 @@ impl GrantStore for Backend {
             .await?;
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
-        bind(sqlx::query(FAMILY)).execute(&mut *tx).await?;
-        bind(sqlx::query(CODE)).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        // SQLite: both inserts and their transaction in one request to the writer.
+        self.write_script(bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "BEGIN IMMEDIATE; {FAMILY}; {CODE}; COMMIT"
+        )))))
+        .await
     }
 
     async fn redeem_code(&self, digest: &[u8; 32], now: OffsetDateTime) -> Result<Redemption<AuthCode>> {

@@ -65,6 +65,14 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// Only SQLite runs multi-statement scripts (`DATA_MODIFYING_CTE` keeps PostgreSQL off
+    /// this path: its extended protocol takes one statement per query).
+    async fn write_script(&self, _script: sqlx::query::Query<'_, Postgres, Args>) -> Result<()> {
+        Err(super::StoreError::Corrupt(
+            "multi-statement scripts are SQLite-only".into(),
+        ))
+    }
+
     /// Serializes writers of one tenant (e.g. two instances rotating its keys) on its row.
     async fn lock_tenant(
         tx: &mut Transaction<'static, Postgres>,
