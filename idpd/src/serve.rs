@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use hyper_util::rt::TokioExecutor;
 use tokio::sync::watch;
 
 use crate::app::AppState;
@@ -168,8 +169,8 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most header fields in one request (hyper's default is 100).
 const MAX_HEADERS: usize = 100;
 
-fn limit_heads<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
-    let builder = server.http_builder();
+/// Sets the head limits on the HTTP builder of either listener.
+fn limit_heads(builder: &mut hyper_util::server::conn::auto::Builder<TokioExecutor>) {
     builder
         .http1()
         .max_buf_size(MAX_HEAD_BYTES)
@@ -196,17 +197,13 @@ async fn serve_plain(
     app: Router,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::rt::TokioIo;
     use hyper_util::server::conn::auto::Builder;
     use tower::ServiceExt;
 
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .max_buf_size(MAX_HEAD_BYTES)
-        .max_headers(MAX_HEADERS);
-    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
+    limit_heads(&mut builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(stopped(stop));
     loop {
@@ -258,7 +255,7 @@ async fn serve_tls(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut server = axum_server::from_tcp_rustls(listener, rustls)?.handle(drain_on(stop));
-    limit_heads(&mut server);
+    limit_heads(server.http_builder());
     server
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await?;

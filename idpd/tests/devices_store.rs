@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{drop_pg, stores, tenant_with_old_keys};
+use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::devices::{self, DeviceState};
 use idpd::domain::grants::{self, TokenFamily};
@@ -67,18 +67,7 @@ async fn jtis_and_device_authorizations() {
         let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
         let now = tenants::now();
         let device = Uuid::now_v7();
-        let user = UserRecord {
-            id: Uuid::now_v7(),
-            tenant_id: tenant.id,
-            email: "d@example.com".into(),
-            email_verified: true,
-            name: None,
-            locale: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
-        store.insert_user(&user).await.unwrap();
+        let user = insert_user(store.as_ref(), tenant.id, "d@example.com").await;
         let s = store.as_ref();
 
         // A jti works once until it expires and is purged.

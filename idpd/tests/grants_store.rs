@@ -6,11 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{drop_pg, stores, tenant_with_old_keys};
+use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::grants::{self, AuthCode, CodeRequest, Redemption, TokenFamily};
 use idpd::domain::tenants;
-use idpd::domain::users::UserRecord;
 use uuid::Uuid;
 
 fn family(tenant_id: Uuid, user_id: Uuid) -> TokenFamily {
@@ -45,19 +44,7 @@ async fn a_code_is_stored_with_its_family_or_not_at_all() {
     let master = Arc::new(MasterKey::from_bytes(&[3u8; 32]));
     for (store, pg, _dir) in stores().await {
         let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
-        let now = tenants::now();
-        let user = UserRecord {
-            id: Uuid::now_v7(),
-            tenant_id: tenant.id,
-            email: "a@example.com".into(),
-            email_verified: true,
-            name: None,
-            locale: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
-        store.insert_user(&user).await.unwrap();
+        let user = insert_user(store.as_ref(), tenant.id, "a@example.com").await;
 
         let first = family(tenant.id, user.id);
         let first_code = code(&first);

@@ -5,14 +5,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{drop_pg, stores, tenant_with_old_keys};
+use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::login::{LoginFlow, Session};
 use idpd::domain::oauth::authorize::AuthorizationRequest;
 use idpd::domain::tenants;
-use idpd::domain::users::UserRecord;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 fn request() -> AuthorizationRequest {
     AuthorizationRequest {
@@ -42,18 +40,7 @@ async fn expired_login_records_are_purged() {
         store.insert_flow(&old_flow).await.unwrap();
         store.insert_flow(&fresh_flow).await.unwrap();
 
-        let user = UserRecord {
-            id: Uuid::now_v7(),
-            tenant_id: tenant.id,
-            email: "a@example.com".into(),
-            email_verified: true,
-            name: None,
-            locale: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
-        store.insert_user(&user).await.unwrap();
+        let user = insert_user(store.as_ref(), tenant.id, "a@example.com").await;
         let (mut old_session, old_token) = Session::new(&tenant, user.id, "native", &["otp"]);
         old_session.expires_at = now - Duration::days(2);
         let (fresh_session, fresh_token) = Session::new(&tenant, user.id, "native", &["otp"]);

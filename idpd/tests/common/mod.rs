@@ -8,6 +8,7 @@ use std::sync::Arc;
 use idpd::crypto::MasterKey;
 use idpd::domain::keys::{self, KeyRecord};
 use idpd::domain::tenants::{self, Tenant};
+use idpd::domain::users::UserRecord;
 use idpd::store::{self, Store};
 use shared::admin::{Alg, SameSite, SessionSettings, SignupPolicy};
 use time::Duration;
@@ -89,4 +90,22 @@ pub async fn tenant_with_old_keys(store: &dyn Store, master: &MasterKey, slug: &
         updated_at: two_hours_ago,
     };
     store.insert_tenant(&t, &keys).await.unwrap()
+}
+
+/// Stores an enabled, verified user of `tenant_id` with `email`.
+pub async fn insert_user(store: &dyn Store, tenant_id: Uuid, email: &str) -> UserRecord {
+    let now = tenants::now();
+    let user = UserRecord {
+        id: Uuid::now_v7(),
+        tenant_id,
+        email: email.into(),
+        email_verified: true,
+        name: None,
+        locale: None,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_user(&user).await.unwrap();
+    user
 }

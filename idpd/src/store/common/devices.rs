@@ -312,17 +312,7 @@ async fn insert_family_tx(
     .execute(&mut **tx)
     .await?;
     if let Some(rt) = first {
-        sqlx::query(
-            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
-        )
-        .bind(&rt.digest[..])
-        .bind(rt.family_id)
-        .bind(&rt.scope)
-        .bind(rt.created_at)
-        .bind(rt.expires_at)
-        .execute(&mut **tx)
-        .await?;
+        super::grants::insert_refresh(rt).execute(&mut **tx).await?;
     }
     Ok(())
 }

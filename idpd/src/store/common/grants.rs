@@ -30,20 +30,12 @@ impl GrantStore for Backend {
                 .bind(code.created_at)
                 .bind(code.expires_at)
         };
-        if super::DATA_MODIFYING_CTE {
-            // One statement, so one round trip: this runs on every authorize.
-            bind(sqlx::query(sqlx::AssertSqlSafe(format!(
-                "WITH family AS ({FAMILY}) {CODE}"
-            ))))
-            .execute(self.writer())
-            .await?;
-            return Ok(());
-        }
-        // SQLite: both inserts and their transaction in one request to the writer.
-        self.write_script(bind(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "BEGIN IMMEDIATE; {FAMILY}; {CODE}; COMMIT"
-        )))))
-        .await
+        // Both rows in one request to the database (this runs on every authorize); the
+        // statement text is built once per process.
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| super::atomic_pair(FAMILY, CODE));
+        self.execute_atomic(bind(sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))))
+            .await
     }
 
     async fn redeem_code(&self, digest: &[u8; 32], now: OffsetDateTime) -> Result<Redemption<AuthCode>> {
@@ -90,17 +82,7 @@ impl GrantStore for Backend {
     }
 
     async fn insert_refresh(&self, rt: &RefreshToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
-        )
-        .bind(&rt.digest[..])
-        .bind(rt.family_id)
-        .bind(&rt.scope)
-        .bind(rt.created_at)
-        .bind(rt.expires_at)
-        .execute(self.writer())
-        .await?;
+        insert_refresh(rt).execute(self.writer()).await?;
         Ok(())
     }
 
@@ -139,19 +121,27 @@ impl GrantStore for Backend {
             });
         };
         let old = rows::refresh(&row)?;
-        sqlx::query(
-            "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
-        )
-        .bind(&successor.digest[..])
-        .bind(old.family_id)
         // The successor carries the family and the scope of the token it replaces.
-        .bind(&old.scope)
-        .bind(successor.created_at)
-        .bind(successor.expires_at)
-        .execute(&mut *tx)
-        .await?;
+        let successor = RefreshToken {
+            family_id: old.family_id,
+            scope: old.scope.clone(),
+            ..successor.clone()
+        };
+        insert_refresh(&successor).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Redemption::Fresh(old))
     }
+}
+
+/// The statement that stores a refresh token (also used by the device grants' families).
+pub(super) fn insert_refresh(rt: &RefreshToken) -> sqlx::query::Query<'_, Db, Args> {
+    sqlx::query(
+        "INSERT INTO idp_refresh_tokens (digest, family_id, scope, created_at, expires_at, consumed_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL)",
+    )
+    .bind(&rt.digest[..])
+    .bind(rt.family_id)
+    .bind(&rt.scope)
+    .bind(rt.created_at)
+    .bind(rt.expires_at)
 }

@@ -33,11 +33,15 @@ pub struct PgStore {
 
 type Backend = PgStore;
 type Db = Postgres;
-/// PostgreSQL writes two tables in one statement with a data-modifying CTE (one round trip).
-const DATA_MODIFYING_CTE: bool = true;
 type Args = sqlx::postgres::PgArguments;
 
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
+
+/// Two inserts as one statement (a data-modifying CTE), run by `execute_atomic`. They may
+/// share parameters: the extended protocol binds one list per statement.
+fn atomic_pair(first: &str, second: &str) -> String {
+    format!("WITH first AS ({first}) {second}")
+}
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -65,12 +69,10 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
-    /// Only SQLite runs multi-statement scripts (`DATA_MODIFYING_CTE` keeps PostgreSQL off
-    /// this path: its extended protocol takes one statement per query).
-    async fn write_script(&self, _script: sqlx::query::Query<'_, Postgres, Args>) -> Result<()> {
-        Err(super::StoreError::Corrupt(
-            "multi-statement scripts are SQLite-only".into(),
-        ))
+    /// Runs a statement made by [`atomic_pair`]: a single statement is atomic by itself.
+    async fn execute_atomic(&self, q: sqlx::query::Query<'_, Postgres, Args>) -> Result<()> {
+        q.execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Serializes writers of one tenant (e.g. two instances rotating its keys) on its row.

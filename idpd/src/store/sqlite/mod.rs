@@ -41,11 +41,15 @@ pub struct SqliteStore {
 
 type Backend = SqliteStore;
 type Db = Sqlite;
-/// SQLite has no data-modifying CTEs: statements that write two tables run in a transaction.
-const DATA_MODIFYING_CTE: bool = false;
 type Args = sqlx::sqlite::SqliteArguments;
 
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
+
+/// Two inserts and their transaction as one script, run by `execute_atomic` (SQLite has
+/// no data-modifying CTEs). `$N` parameters are numbered across the whole script.
+fn atomic_pair(first: &str, second: &str) -> String {
+    format!("BEGIN IMMEDIATE; {first}; {second}; COMMIT")
+}
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -79,13 +83,13 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Runs `BEGIN IMMEDIATE; …; COMMIT` given as one query: every statement in a single
-    /// request to the writer connection's thread, where a transaction of separate statements
-    /// costs a hand-off each and holds the one writer while the task waits to be polled
+    /// Runs a script made by [`atomic_pair`]: every statement in a single request to the
+    /// writer connection's thread, where a transaction of separate statements costs a
+    /// hand-off each and holds the one writer while the task waits to be polled
     /// between them (on the hot path, four hand-offs became one). If a statement fails, the
     /// rest do not run and the transaction is rolled back here; a connection that cannot
     /// roll back is closed, so none goes back to the pool inside a transaction.
-    async fn write_script(&self, script: sqlx::query::Query<'_, Sqlite, Args>) -> Result<()> {
+    async fn execute_atomic(&self, script: sqlx::query::Query<'_, Sqlite, Args>) -> Result<()> {
         let mut conn = self.writer.acquire().await?;
         let Err(e) = script.execute(&mut *conn).await else {
             return Ok(());
