@@ -344,20 +344,37 @@ async fn login_forms_need_csrf_and_their_own_flow(backend: Backend) {
         )
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    let res = http_client()
-        .post(format!("{}/t/acme/login/email", idpd.public_url()))
-        .header("cookie", a.cookie_header())
-        .header("origin", "https://evil.test")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(idp_tests::oauth::form(&[
-            ("flow", &flow),
-            ("csrf", &csrf),
-            ("email", "c@example.com"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The right token, but sent by another site's page: a foreign `Origin`, `Origin: null`
+    // without the browser's `Sec-Fetch-Site: same-origin`, or `Sec-Fetch-Site: cross-site`.
+    let own_origin = a.origin.clone();
+    let right = [
+        ("flow", flow.as_str()),
+        ("csrf", &csrf),
+        ("email", "c@example.com"),
+    ];
+    for (origin, site) in [
+        (Some("https://evil.test"), None),
+        (Some("https://evil.test"), Some("cross-site")),
+        (Some("null"), Some("cross-site")),
+        (Some("null"), None),
+        (None, Some("cross-site")),
+        (Some(own_origin.as_str()), Some("cross-site")),
+    ] {
+        let p = a
+            .post_from("/t/acme/login/email", &right, origin, site)
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{origin:?} {site:?}");
+    }
+    // Cross-site, and no CSRF token either.
+    let p = a
+        .post_from(
+            "/t/acme/login/email",
+            &[("flow", &flow), ("email", "c@example.com")],
+            Some("https://evil.test"),
+            Some("cross-site"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
     // Another browser (no flow cookie) cannot use the flow even with its CSRF token.
     let mut other = Browser::new(idpd);
     let p = other
@@ -368,6 +385,17 @@ async fn login_forms_need_csrf_and_their_own_flow(backend: Backend) {
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(!idpd.data_dir.join("outbox").exists(), "no mail was sent");
+    // What Chromium sends for the page's own form under a `no-referrer` policy (a page served
+    // before the policy changed): `Origin: null` vouched for by `Sec-Fetch-Site: same-origin`.
+    let p = a
+        .post_from(
+            "/t/acme/login/email",
+            &right,
+            Some("null"),
+            Some("same-origin"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
 }
 
 /// OIDC requests get a refresh token only with `offline_access` (OIDC Core §11); plain

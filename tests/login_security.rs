@@ -96,7 +96,10 @@ fn assert_page_headers(p: &Page) {
         "scripts restricted: {p:?}"
     );
     assert_eq!(p.header("x-frame-options"), Some("DENY"), "{p:?}");
-    assert_eq!(p.header("referrer-policy"), Some("no-referrer"), "{p:?}");
+    // No `Referer` leaves the public origin (flow ids, codes in URLs stay here), while the
+    // pages' own form POSTs still carry a real `Origin` (under `no-referrer` browsers send
+    // `Origin: null` and the CSRF check could not tell them from another site's).
+    assert_eq!(p.header("referrer-policy"), Some("same-origin"), "{p:?}");
     assert!(
         p.header("content-type")
             .is_some_and(|c| c.starts_with("text/html")),
@@ -414,6 +417,22 @@ async fn session_fixation_and_revocation(backend: Backend) {
     let p = b.post("/t/acme/logout", &[("csrf", "wrong")]).await;
     assert_eq!(p.status, StatusCode::OK, "a new confirmation page");
     assert!(b.cookies.contains_key(&name), "not signed out without CSRF");
+    // The right token, posted by another site's page: still only a confirmation page.
+    for (origin, site) in [
+        (Some("https://evil.test"), Some("cross-site")),
+        (Some("null"), None),
+    ] {
+        let p = b
+            .post_from("/t/acme/logout", &[("csrf", &csrf)], origin, site)
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{origin:?} {site:?}");
+        assert!(
+            p.body.contains("name=\"csrf\""),
+            "a new confirmation page: {}",
+            p.body
+        );
+        assert!(b.cookies.contains_key(&name), "not signed out cross-site");
+    }
     let p = b.post("/t/acme/logout", &[("csrf", &csrf)]).await;
     assert_eq!(p.status, StatusCode::OK, "{p:?}");
     assert!(p.body.contains("You are signed out."), "{}", p.body);

@@ -16,6 +16,8 @@ pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,
+    /// The origin of the pages as the browser loaded them: idpd's public URL.
+    pub origin: String,
     pub cookies: HashMap<String, String>,
 }
 
@@ -47,6 +49,7 @@ impl Browser {
         Browser {
             http: http_client(),
             base: idpd.public_url(),
+            origin: idpd.configured_public_url(),
             cookies: HashMap::new(),
         }
     }
@@ -97,16 +100,38 @@ impl Browser {
         self.take(res).await
     }
 
+    /// Submits a form of one of idpd's pages with the headers a browser sends for it: the
+    /// pages' `Referrer-Policy: same-origin` gives a same-origin POST its real `Origin` (the
+    /// public URL's, where the browser loaded the page from), and
+    /// Fetch Metadata says `same-origin` (what Chromium 156 sends; `tests/browser_flows.rs`
+    /// drives the real browser).
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let res = self
+        let origin = self.origin.clone();
+        self.post_from(path, form, Some(&origin), Some("same-origin"))
+            .await
+    }
+
+    /// A form POST with the given `Origin` and `Sec-Fetch-Site` (`None`: header not sent),
+    /// for what another site, an old browser or a script would send.
+    pub async fn post_from(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+        fetch_site: Option<&str>,
+    ) -> Page {
+        let mut req = self
             .http
             .post(format!("{}{path}", self.base))
             .header("cookie", self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(crate::oauth::form(form))
-            .send()
-            .await
-            .unwrap();
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = fetch_site {
+            req = req.header("sec-fetch-site", s);
+        }
+        let res = req.body(crate::oauth::form(form)).send().await.unwrap();
         self.take(res).await
     }
 }

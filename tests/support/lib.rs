@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub use serde_json::{Value, json};
 
 pub mod browser;
+pub mod chrome;
 pub mod devices;
 pub mod faults;
 pub mod oauth;
@@ -186,14 +187,21 @@ impl IdpdBuilder {
 
     /// Listens publicly on a free port known in advance, with the public URL (and so the
     /// issuers) naming it: for tests where idpd fetches its own endpoints.
-    pub fn own_public_url(mut self) -> Self {
+    pub fn own_public_url(self) -> Self {
+        self.own_public_url_at("http://127.0.0.1")
+    }
+
+    /// Like [`own_public_url`](Self::own_public_url) with another scheme and host naming the
+    /// loopback port, e.g. `http://localhost` (browsers refuse WebAuthn and some cookie
+    /// prefixes on IP addresses) or `https://localhost` with `--tls-*-file`.
+    pub fn own_public_url_at(mut self, scheme_and_host: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         self.public = SocketAddr::from(([127, 0, 0, 1], port));
         self.arg("--public-url")
-            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(format!("{scheme_and_host}:{port}"))
     }
 
     pub fn start(self) -> Idpd {
@@ -316,6 +324,17 @@ impl Idpd {
 
     pub fn public_url(&self) -> String {
         format!("http://{}", self.public)
+    }
+
+    /// The `public_url` idpd was configured with (its default unless `--public-url` was
+    /// given): the origin users' browsers see, through whatever forwards to the listener.
+    pub fn configured_public_url(&self) -> String {
+        self.extra_args
+            .iter()
+            .position(|a| a == "--public-url")
+            .and_then(|i| self.extra_args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
     }
 
     pub fn pid(&self) -> u32 {

@@ -17,8 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::login::{
-    current_session, https, redirect, same_origin, send_to_login, session_csrf, texts_for,
-    unavailable,
+    current_session, https, redirect, send_to_login, session_csrf, texts_for, unavailable,
 };
 use super::oidc::error::{OAuthResponse, no_store, public_error};
 use super::oidc::token::{begin, json_reply};
@@ -162,9 +161,7 @@ async fn page_post(
             "The form could not be verified. Reload the page and try again.",
         )
     };
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && !same_origin(origin, &state.config.public_url)
-    {
+    if !super::csrf::from_own_page(&headers, &state.config.public_url) {
         return forbidden();
     }
     let Ok(form) = form::pairs(&body) else {

@@ -14,6 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::csrf;
 use super::oidc::form;
 use super::oidc::{Peer, TenantEndpoint};
 use super::pages::{self, ctx_texts};
@@ -347,7 +348,7 @@ async fn login_page(
 }
 
 /// Form posts of the login pages: the flow must be this browser's, the CSRF token must match
-/// the flow, and a cross-site `Origin` is refused (SEC-07).
+/// the flow, and a POST another site made the browser send is refused (SEC-07).
 async fn checked_form(
     state: &AppState,
     ep: &TenantEndpoint,
@@ -363,9 +364,7 @@ async fn checked_form(
             "The form could not be verified. Reload the page and try again.",
         )
     };
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && !same_origin(origin, &state.config.public_url)
-    {
+    if !csrf::from_own_page(headers, &state.config.public_url) {
         return Err(forbidden());
     }
     let Ok(form) = form::pairs(body) else {
@@ -380,13 +379,6 @@ async fn checked_form(
         return Err(forbidden());
     }
     Ok((flow, secret, form))
-}
-
-pub(crate) fn same_origin(origin: &str, public_url: &str) -> bool {
-    match (url::Url::parse(origin), url::Url::parse(public_url)) {
-        (Ok(a), Ok(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
 }
 
 async fn login_email(
@@ -758,6 +750,7 @@ async fn logout(
     let cookie_value = pages::read_cookie(&headers, &session_cookie_name);
     let confirmed = hint.is_some()
         || (method == Method::POST
+            && csrf::from_own_page(&headers, &state.config.public_url)
             && cookie_value
                 .as_deref()
                 .zip(p.get("csrf"))

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod callback;
+pub mod csrf;
 pub mod devices;
 pub mod error;
 pub mod extract;

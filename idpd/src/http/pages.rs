@@ -79,7 +79,10 @@ pub fn ctx_texts(t: &'static Texts) -> minijinja::Value {
     }
 }
 
-/// SEC-08/09: no framing, no scripts, no referrer, no caching.
+/// SEC-08/09: no framing, no scripts, no caching, and no `Referer` on any request that leaves
+/// the public origin. `same-origin` rather than `no-referrer`: under `no-referrer` browsers
+/// send `Origin: null` with the pages' own form POSTs, and the CSRF check (`http/csrf.rs`)
+/// wants the real origin there.
 pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
     [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -88,7 +91,7 @@ pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ]
