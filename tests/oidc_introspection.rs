@@ -260,7 +260,8 @@ async fn reused_client_id_does_not_revive_tokens(backend: Backend) {
 
 /// SEC-23: when the database fails, revocation answers 503 with `Retry-After`, never a 200
 /// that would let the client believe the token is dead; introspection and the token
-/// endpoint fail the same way rather than with `active: false` or a 500.
+/// endpoint fail the same way rather than with `active: false` or a 500, and so does a logout
+/// that needs the client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_failure_is_503_never_200_on_postgres() {
     if idp_tests::postgres_url().is_none() {
@@ -284,4 +285,13 @@ async fn storage_failure_is_503_never_200_on_postgres() {
         assert!(res.header("retry-after").is_some(), "{what}: {res:?}");
         assert_eq!(res.header("cache-control"), Some("no-store"), "{what}");
     }
+    // RP-initiated logout that must look up the client: the outage is a 503 page, not
+    // "post_logout_redirect_uri is not registered" (a client mistake).
+    let logout = format!(
+        "/logout?client_id={}&post_logout_redirect_uri=https%3A%2F%2Frp.test%2Fbye",
+        svc.id
+    );
+    let res = op.get(&logout).await;
+    assert_eq!(res.status, 503, "logout: {res:?}");
+    assert!(res.header("retry-after").is_some(), "logout: {res:?}");
 }

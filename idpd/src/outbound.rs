@@ -1,4 +1,4 @@
-//! The one outbound HTTP client (SECURITY.md SEC-15): every fetch from an upstream provider
+//! The one outbound HTTP client (docs/security.md SEC-15): every fetch from an upstream provider
 //! (discovery, JWKS, token, userinfo) goes through here.
 //!
 //! Rules: https only; the host is resolved here and every address is vetted (no loopback,
@@ -42,20 +42,8 @@ impl From<reqwest::Error> for OutboundError {
             }
             cur = c.source();
         }
-        OutboundError::Http(chain(&e))
+        OutboundError::Http(crate::domain::error::chain(&e))
     }
-}
-
-/// `Display` of an error with its sources, on one line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 #[derive(Debug)]

@@ -167,6 +167,16 @@ pub async fn create(
     Ok((record, secret))
 }
 
+/// The client `client_id` of the tenant, if registered: for protocol endpoints, which answer
+/// an unknown client with their own error (an error page at `/authorize`, SEC-06).
+pub async fn find(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    client_id: &str,
+) -> std::result::Result<Option<ClientRecord>, StoreError> {
+    store.find_client(tenant_id, client_id).await
+}
+
 pub async fn get(store: &dyn Store, tenant: &Tenant, client_id: &str) -> Result<ClientRecord> {
     store
         .find_client(tenant.id, client_id)

@@ -181,6 +181,11 @@ pub async fn list(store: &dyn Store, tenant: &Tenant, user: Option<&str>) -> Res
     Ok(store.list_devices(tenant.id, user_id).await?)
 }
 
+/// The devices of the signed-in user `user_id` (`GET {issuer}/devices`).
+pub async fn list_own(store: &dyn Store, tenant: &Tenant, user_id: Uuid) -> Result<Vec<Device>> {
+    Ok(store.list_devices(tenant.id, Some(user_id)).await?)
+}
+
 /// Revokes device `key`; with `owner`, only if it is that user's device. Unknown ids, other
 /// users' devices and revoked ones are all "not found".
 pub async fn revoke(

@@ -2,6 +2,18 @@
 
 use crate::store::StoreError;
 
+/// `Display` of an error with its sources, on one line: what the logs get (never clients).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// One invalid field of a request, with a message an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

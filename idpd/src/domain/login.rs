@@ -329,6 +329,88 @@ async fn complete(
     }
 }
 
+/// Starts a login flow for `req` (or for `resume`, an internal path idpd made, e.g. the
+/// device page): stored before the browser is sent anywhere. Returns the flow and the secret
+/// for the browser's flow cookie.
+pub async fn start_flow(
+    store: &dyn crate::store::Store,
+    tenant_id: Uuid,
+    req: AuthorizationRequest,
+    resume: Option<String>,
+) -> Result<(LoginFlow, String), crate::store::StoreError> {
+    let (mut flow, secret) = LoginFlow::new(tenant_id, req);
+    flow.resume = resume;
+    store.insert_flow(&flow).await?;
+    Ok((flow, secret))
+}
+
+/// The flow `id` of the tenant, if the browser presenting `secret` (its flow cookie) owns it.
+pub async fn owned_flow(
+    store: &dyn crate::store::Store,
+    tenant_id: Uuid,
+    id: Uuid,
+    secret: Option<&str>,
+) -> Result<Option<LoginFlow>, crate::store::StoreError> {
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    Ok(store
+        .find_flow(tenant_id, id)
+        .await?
+        .filter(|f| f.owned_by(secret)))
+}
+
+/// The live session of the tenant named by a session cookie value, of an existing, enabled
+/// user; touched when its idle clock needs it (see [`Session::needs_touch`]).
+pub async fn current_session(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    cookie_value: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Session>, crate::store::StoreError> {
+    let digest = crypto::sha256(cookie_value.as_bytes());
+    let Some(session) = store.find_signed_in(tenant.id, &digest).await? else {
+        return Ok(None);
+    };
+    if !session.live(tenant.session.idle_ttl_seconds) {
+        return Ok(None);
+    }
+    if session.needs_touch(tenant.session.idle_ttl_seconds, now) {
+        store.touch_session(session.id, now).await?;
+    }
+    Ok(Some(session))
+}
+
+/// A new session for `user_id` after a successful login, stored: a new id and cookie value
+/// every time, nothing from before the login is reused (SEC-18). Returns the session and the
+/// cookie value.
+pub async fn start_session(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    user_id: Uuid,
+    provider: &str,
+    amr: &[&str],
+) -> Result<(Session, String), crate::store::StoreError> {
+    let (session, token) = Session::new(tenant, user_id, provider, amr);
+    store.insert_session(&session).await?;
+    Ok((session, token))
+}
+
+/// Ends the session named by a session cookie value, at once (logout; SEC-18). An unknown
+/// value is no error: there is nothing to end.
+pub async fn end_session(
+    store: &dyn crate::store::Store,
+    tenant_id: Uuid,
+    cookie_value: &str,
+    now: OffsetDateTime,
+) -> Result<(), crate::store::StoreError> {
+    let digest = crypto::sha256(cookie_value.as_bytes());
+    if let Some(s) = store.find_session(tenant_id, &digest).await? {
+        store.revoke_session(s.id, now).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

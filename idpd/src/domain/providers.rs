@@ -98,6 +98,32 @@ pub async fn get(store: &dyn Store, tenant: &Tenant, name: &str) -> Result<Provi
         .ok_or_else(|| not_found(tenant, name))
 }
 
+/// The external provider `name` of the tenant, for a login (`None`: unknown or native).
+pub async fn find_external(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    name: &str,
+) -> std::result::Result<Option<ProviderRecord>, StoreError> {
+    Ok(store
+        .find_provider(tenant_id, name)
+        .await?
+        .filter(ProviderRecord::is_external))
+}
+
+/// The external provider of the tenant that claims the domain of `email` (a normalized
+/// address), if one does: e-mail-domain routing of the login page.
+pub async fn routing_email(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    email: &str,
+) -> std::result::Result<Option<ProviderRecord>, StoreError> {
+    Ok(store
+        .list_providers(tenant_id)
+        .await?
+        .into_iter()
+        .find(|p| p.routes_email(email)))
+}
+
 pub async fn list(store: &dyn Store, tenant: &Tenant) -> Result<Vec<ProviderRecord>> {
     Ok(store.list_providers(tenant.id).await?)
 }

@@ -161,6 +161,13 @@ pub async fn create(
 }
 
 /// Finds a tenant by id (a UUID) or slug.
+/// What `GET /api/v1/status` reports of the store: its backend and, if it answers within
+/// `wait`, the number of tenants (`None`: not ready).
+pub async fn status(store: &dyn Store, wait: std::time::Duration) -> (&'static str, Option<u64>) {
+    let count = tokio::time::timeout(wait, store.count_tenants()).await;
+    (store.backend(), count.ok().and_then(|c| c.ok()))
+}
+
 pub async fn get(store: &dyn Store, key: &str) -> Result<Tenant> {
     let found = match Uuid::parse_str(key) {
         Ok(id) => store.find_tenant_by_id(id).await?,

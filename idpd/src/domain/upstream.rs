@@ -237,6 +237,42 @@ fn url_of<T>(
     make(v.to_owned()).map_err(|e| UpstreamError::Config(format!("{field}: {e}")))
 }
 
+/// Starts a login at the upstream for `flow` and stores its transaction (state, nonce, PKCE
+/// verifier bound to the provider and the flow, SEC-26); returns the URL to send the
+/// browser to.
+pub async fn start(
+    store: &dyn Store,
+    p: &ProviderRecord,
+    flow: &LoginFlow,
+    redirect_uri: &str,
+    login_hint: Option<&str>,
+) -> Result<String, UpstreamError> {
+    let (txn, url) = begin(p, flow, redirect_uri, login_hint)?;
+    store.insert_upstream_login(&txn).await?;
+    Ok(url)
+}
+
+/// The stored transaction of tenant `tenant_id` named by the `state` of an upstream's
+/// answer, if any (looked up by digest).
+pub async fn find_transaction(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    state: &str,
+) -> Result<Option<UpstreamLogin>, StoreError> {
+    store
+        .find_upstream_login(tenant_id, &crypto::sha256(state.as_bytes()))
+        .await
+}
+
+/// Uses up a transaction: `false` when it was used already or has expired (single use).
+pub async fn consume_transaction(
+    store: &dyn Store,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    store.consume_upstream_login(id, now).await
+}
+
 /// Starts a login at the upstream for `flow`: returns the transaction to store and the URL
 /// to send the browser to.
 pub fn begin(
@@ -388,7 +424,7 @@ pub async fn exchange(
         },
         other => other,
     }
-    .map_err(|e| UpstreamError::IdToken(crate::outbound::chain(&e)))?;
+    .map_err(|e| UpstreamError::IdToken(super::error::chain(&e)))?;
     let subject = claims.subject().to_string();
     let first_name = |n: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserName>>| {
         n.and_then(|n| n.get(None)).map(|n| n.to_string())
@@ -409,7 +445,7 @@ pub async fn exchange(
             )
             .request_async(http)
             .await
-            .map_err(|e| UpstreamError::Userinfo(crate::outbound::chain(&e)))?;
+            .map_err(|e| UpstreamError::Userinfo(super::error::chain(&e)))?;
         // Checked by the library already (expected subject); kept explicit for the reader.
         if info.subject().as_str() != subject {
             return Err(UpstreamError::Userinfo(

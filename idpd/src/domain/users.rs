@@ -141,6 +141,15 @@ pub async fn create(store: &dyn Store, tenant: &Tenant, req: CreateUser) -> Resu
 }
 
 /// Finds a user by id (a UUID) or email (any case). No email parses as a UUID: it has an @.
+/// The user `id` of the tenant, if it exists (enabled or not: the caller decides).
+pub async fn find_by_id(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> std::result::Result<Option<UserRecord>, StoreError> {
+    store.find_user(tenant_id, id).await
+}
+
 pub async fn get(store: &dyn Store, tenant: &Tenant, key: &str) -> Result<UserRecord> {
     let found = match Uuid::parse_str(key) {
         Ok(id) => store.find_user(tenant.id, id).await?,

@@ -19,8 +19,7 @@ use super::login::{complete_login, https, redirect, texts_for, unavailable};
 use super::oidc::TenantEndpoint;
 use super::pages;
 use crate::app::AppState;
-use crate::crypto;
-use crate::domain::login::LoginFlow;
+use crate::domain::login::{self, LoginFlow};
 use crate::domain::providers::{self, ProviderRecord};
 use crate::domain::upstream::{self, UpstreamError};
 use crate::i18n::Texts;
@@ -106,24 +105,10 @@ async fn to_upstream(
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let redirect_uri = providers::redirect_uri(&ep.issuer, &p.name);
     let hint = login_hint.or(flow.request.login_hint.as_deref());
-    let (txn, url) = match upstream::begin(p, flow, &redirect_uri, hint) {
-        Ok(x) => x,
-        Err(e) => {
-            return fail(
-                state,
-                ep,
-                t,
-                &p.name,
-                Shown::Failed,
-                e.reason(),
-                &e.to_string(),
-            );
-        }
-    };
-    if let Err(e) = state.store.insert_upstream_login(&txn).await {
-        return unavailable(state, t, e);
+    match upstream::start(state.store.as_ref(), p, flow, &redirect_uri, hint).await {
+        Ok(url) => redirect(method, &url),
+        Err(e) => upstream_failure(state, ep, t, &p.name, e),
     }
-    redirect(method, &url)
 }
 
 /// The redirect of `/authorize` for a tenant whose default provider is external.
@@ -135,8 +120,8 @@ pub(super) async fn to_default_provider(
 ) -> Response {
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
     let name = &ep.tenant.default_provider;
-    match state.store.find_provider(ep.tenant.id, name).await {
-        Ok(Some(p)) if p.is_external() => to_upstream(state, ep, flow, &p, None, method).await,
+    match providers::find_external(state.store.as_ref(), ep.tenant.id, name).await {
+        Ok(Some(p)) => to_upstream(state, ep, flow, &p, None, method).await,
         Ok(_) => fail(
             state,
             ep,
@@ -160,11 +145,10 @@ pub(super) async fn route_by_email(
 ) -> Option<Response> {
     let email = crate::domain::users::normalize_email(email).ok()?;
     let t = texts_for(&ep.tenant, &flow.request.ui_locales);
-    let all = match state.store.list_providers(ep.tenant.id).await {
-        Ok(all) => all,
+    let p = match providers::routing_email(state.store.as_ref(), ep.tenant.id, &email).await {
+        Ok(p) => p?,
         Err(e) => return Some(unavailable(state, t, e)),
     };
-    let p = all.into_iter().find(|p| p.routes_email(&email))?;
     Some(to_upstream(state, ep, flow, &p, Some(&email), &Method::POST).await)
 }
 
@@ -178,8 +162,8 @@ async fn callback(
 ) -> Response {
     let name = params.get("provider").map(String::as_str).unwrap_or("");
     let mut t = texts_for(&ep.tenant, &[]);
-    let p = match state.store.find_provider(ep.tenant.id, name).await {
-        Ok(Some(p)) if p.is_external() => p,
+    let p = match providers::find_external(state.store.as_ref(), ep.tenant.id, name).await {
+        Ok(Some(p)) => p,
         Ok(_) => {
             return state.pages.message(
                 StatusCode::NOT_FOUND,
@@ -196,11 +180,7 @@ async fn callback(
     let Some(st) = q.get("state") else {
         return expired(t, "state_missing");
     };
-    let txn = match state
-        .store
-        .find_upstream_login(ep.tenant.id, &crypto::sha256(st.as_bytes()))
-        .await
-    {
+    let txn = match upstream::find_transaction(state.store.as_ref(), ep.tenant.id, st).await {
         Ok(Some(x)) => x,
         Ok(None) => return expired(t, "state_unknown"),
         Err(e) => return unavailable(&state, t, e),
@@ -208,23 +188,29 @@ async fn callback(
     if txn.provider_id != p.id {
         return expired(t, "state_of_another_provider");
     }
-    let flow = match state.store.find_flow(ep.tenant.id, txn.flow_id).await {
-        Ok(f) => f,
-        Err(e) => return unavailable(&state, t, e),
-    };
     let secret = pages::read_cookie(
         &headers,
         &pages::flow_cookie_name(&ep.tenant, https(&state)),
     );
+    let flow = login::owned_flow(
+        state.store.as_ref(),
+        ep.tenant.id,
+        txn.flow_id,
+        secret.as_deref(),
+    )
+    .await;
     let (flow, secret) = match (flow, secret) {
-        (Some(f), Some(s)) if f.owned_by(&s) => (f, s),
-        _ => return expired(t, "state_of_another_browser"),
+        (Ok(Some(f)), Some(s)) => (f, s),
+        (Ok(_), _) => return expired(t, "state_of_another_browser"),
+        (Err(e), _) => return unavailable(&state, t, e),
     };
     t = texts_for(&ep.tenant, &flow.request.ui_locales);
-    match state
-        .store
-        .consume_upstream_login(txn.id, time::OffsetDateTime::now_utc())
-        .await
+    match upstream::consume_transaction(
+        state.store.as_ref(),
+        txn.id,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
     {
         Ok(true) => {}
         Ok(false) => return expired(t, "state_used_or_expired"),

@@ -344,7 +344,7 @@ fn domain_error(e: crate::domain::Error) -> Response {
             public_error(StatusCode::BAD_REQUEST, &e.to_string())
         }
         e => {
-            tracing::error!(error = %crate::http::error::error_chain(&e), "device request failed");
+            tracing::error!(error = %crate::domain::error::chain(&e), "device request failed");
             let mut res = public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -401,7 +401,7 @@ async fn list(State(state): State<AppState>, ep: TenantEndpoint, headers: Header
         Ok(u) => u,
         Err(r) => return r,
     };
-    match state.store.list_devices(ep.tenant.id, Some(user)).await {
+    match devices::list_own(state.store.as_ref(), &ep.tenant, user).await {
         Ok(items) => (
             no_store(),
             axum::Json(shared::admin::DeviceList {
@@ -412,7 +412,7 @@ async fn list(State(state): State<AppState>, ep: TenantEndpoint, headers: Header
             }),
         )
             .into_response(),
-        Err(e) => domain_error(e.into()),
+        Err(e) => domain_error(e),
     }
 }
 

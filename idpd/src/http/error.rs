@@ -105,7 +105,7 @@ impl From<domain::Error> for ApiError {
             }
             E::Forbidden(msg) => ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, msg),
             E::Unavailable(source) => ApiError {
-                internal: Some(error_chain(&source)),
+                internal: Some(crate::domain::error::chain(&source)),
                 ..ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     codes::UNAVAILABLE,
@@ -183,11 +183,6 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
     let (json_parts, json_body) = json.into_parts();
     parts.headers.extend(json_parts.headers);
     Response::from_parts(parts, json_body)
-}
-
-/// `Display` of an error with its sources, on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    crate::outbound::chain(e)
 }
 
 /// JSON 404 for unknown routes.

@@ -25,6 +25,7 @@ use crate::domain::login::{self, LoginError, LoginFlow, Session};
 use crate::domain::oauth::authorize::{self, AuthorizationRequest};
 use crate::domain::oauth::code;
 use crate::domain::oauth::token::{self, Ctx};
+use crate::domain::{clients, users};
 use crate::i18n::{self, Texts};
 use crate::mail::Mail;
 
@@ -112,7 +113,7 @@ async fn authorize(
     };
     // 1. Client and redirect URI: failures are shown here, never redirected (SEC-01, SEC-06).
     let client = match p.get("client_id") {
-        Some(id) => match state.store.find_client(tenant.id, id).await {
+        Some(id) => match clients::find(state.store.as_ref(), tenant.id, id).await {
             Ok(c) => c,
             Err(e) => return unavailable(state, t, e),
         },
@@ -163,11 +164,11 @@ pub(crate) async fn send_to_login(
     resume: Option<String>,
     method: &Method,
 ) -> Response {
-    let (mut flow, secret) = LoginFlow::new(ep.tenant.id, req);
-    flow.resume = resume;
-    if let Err(e) = state.store.insert_flow(&flow).await {
-        return unavailable(state, texts_for(&ep.tenant, &[]), e);
-    }
+    let (flow, secret) =
+        match login::start_flow(state.store.as_ref(), ep.tenant.id, req, resume).await {
+            Ok(x) => x,
+            Err(e) => return unavailable(state, texts_for(&ep.tenant, &[]), e),
+        };
     // A tenant whose default provider is external sends the browser there instead.
     let mut res = if ep.tenant.default_provider != crate::domain::tenants::NATIVE_PROVIDER {
         super::callback::to_default_provider(state, ep, &flow, method).await
@@ -204,19 +205,13 @@ pub(crate) async fn current_session(
     let Some(value) = pages::read_cookie(headers, &name) else {
         return Ok(None);
     };
-    let digest = crypto::sha256(value.as_bytes());
-    // Only a session of an existing, enabled user counts.
-    let Some(session) = state.store.find_signed_in(tenant.id, &digest).await? else {
-        return Ok(None);
-    };
-    if !session.live(tenant.session.idle_ttl_seconds) {
-        return Ok(None);
-    }
-    let now = OffsetDateTime::now_utc();
-    if session.needs_touch(tenant.session.idle_ttl_seconds, now) {
-        state.store.touch_session(session.id, now).await?;
-    }
-    Ok(Some(session))
+    login::current_session(
+        state.store.as_ref(),
+        tenant,
+        &value,
+        OffsetDateTime::now_utc(),
+    )
+    .await
 }
 
 /// Issues the code and redirects to the client (and sets the session cookie after a login).
@@ -266,7 +261,7 @@ pub(crate) fn unavailable(
             "The request contains a character that is not allowed.",
         );
     }
-    tracing::error!(error = %crate::http::error::error_chain(&e), "login step failed");
+    tracing::error!(error = %crate::domain::error::chain(&e), "login step failed");
     let mut res = state.pages.message(
         StatusCode::SERVICE_UNAVAILABLE,
         t,
@@ -298,13 +293,10 @@ async fn owned_flow(
         return Err(expired());
     };
     let secret = pages::read_cookie(headers, &pages::flow_cookie_name(&ep.tenant, https(state)));
-    let flow = match state.store.find_flow(ep.tenant.id, id).await {
-        Ok(f) => f,
-        Err(e) => return Err(unavailable(state, t, e)),
-    };
-    match (flow, secret) {
-        (Some(f), Some(s)) if f.owned_by(&s) => Ok((f, s)),
-        _ => Err(expired()),
+    match login::owned_flow(state.store.as_ref(), ep.tenant.id, id, secret.as_deref()).await {
+        Ok(Some(f)) => Ok((f, secret.expect("an owned flow has its secret"))),
+        Ok(None) => Err(expired()),
+        Err(e) => Err(unavailable(state, t, e)),
     }
 }
 
@@ -555,10 +547,13 @@ pub(super) async fn complete_login(
     };
     // A new session id at every login: nothing from before the login is reused (SEC-18).
     let (provider, amr) = upstream.unwrap_or(("native", "otp"));
-    let (session, token) = Session::new(&ep.tenant, user.id, provider, &[amr]);
-    if let Err(e) = state.store.insert_session(&session).await {
-        return unavailable(state, t, e);
-    }
+    let (session, token) =
+        match login::start_session(state.store.as_ref(), &ep.tenant, user.id, provider, &[amr])
+            .await
+        {
+            Ok(x) => x,
+            Err(e) => return unavailable(state, t, e),
+        };
     tracing::info!(tenant = %ep.tenant.slug, user = %user.id, provider, "login succeeded");
     let cookie = pages::session_cookie(
         &ep.tenant,
@@ -657,7 +652,7 @@ async fn userinfo(
         );
     }
     let user = match user_id {
-        Some(id) => state.store.find_user(ep.tenant.id, id).await,
+        Some(id) => users::find_by_id(state.store.as_ref(), ep.tenant.id, id).await,
         None => Ok(None),
     };
     match user {
@@ -721,13 +716,12 @@ async fn logout(
         .or_else(|| p.get("client_id").cloned());
     let target = match p.get("post_logout_redirect_uri") {
         Some(uri) => {
+            // An outage is a 503, never "not registered" (a client mistake).
             let client = match &client_id {
-                Some(id) => state
-                    .store
-                    .find_client(ep.tenant.id, id)
-                    .await
-                    .ok()
-                    .flatten(),
+                Some(id) => match clients::find(state.store.as_ref(), ep.tenant.id, id).await {
+                    Ok(c) => c,
+                    Err(e) => return unavailable(&state, t, e),
+                },
                 None => None,
             };
             match client {
@@ -768,21 +762,16 @@ async fn logout(
             context! { t => ctx_texts(t), title, confirm => true, csrf => logout_csrf(&v), base => ep.issuer_path() },
         );
     }
-    if let Some(v) = &cookie_value {
-        let digest = crypto::sha256(v.as_bytes());
-        match state.store.find_session(ep.tenant.id, &digest).await {
-            Ok(Some(s)) => {
-                if let Err(e) = state
-                    .store
-                    .revoke_session(s.id, OffsetDateTime::now_utc())
-                    .await
-                {
-                    return unavailable(&state, t, e);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return unavailable(&state, t, e),
-        }
+    if let Some(v) = &cookie_value
+        && let Err(e) = login::end_session(
+            state.store.as_ref(),
+            ep.tenant.id,
+            v,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    {
+        return unavailable(&state, t, e);
     }
     let mut res = match target {
         Some(uri) => {

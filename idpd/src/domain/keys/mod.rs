@@ -1,4 +1,4 @@
-//! Signing keys of a tenant: creation, life cycle and rotation (DESIGN.md "Secrets and keys").
+//! Signing keys of a tenant: creation, life cycle and rotation (docs/contract.md "Secrets and keys").
 //!
 //! A key's state is derived from its timestamps, so no job has to flip states on time and
 //! every instance agrees: `next` until `activates_at`; `active` while it is the newest
@@ -212,14 +212,21 @@ pub async fn rotate(
 
 /// Takes a key out of the JWKS. Refused for the active key (rotate first) and, without
 /// `force`, while tokens it signed may still be valid.
-pub async fn retire(store: &dyn Store, kid: &str, force: bool) -> Result<KeyView> {
+/// Retires key `kid` (any tenant's: the operator names it by its unique kid); returns the
+/// slug of its tenant and the key's new view.
+pub async fn retire(store: &dyn Store, kid: &str, force: bool) -> Result<(String, KeyView)> {
     let key = store
         .find_key(kid)
         .await?
         .ok_or_else(|| Error::NotFound(format!("key {kid:?}")))?;
+    let slug = store
+        .find_tenant_by_id(key.tenant_id)
+        .await?
+        .map(|t| t.slug)
+        .unwrap_or_default();
     let view = view_of(store, key.tenant_id, kid).await?;
     match view.state {
-        KeyState::Removed => return Ok(view),
+        KeyState::Removed => return Ok((slug, view)),
         KeyState::Active => {
             return Err(Error::Conflict(format!(
                 "key {kid} is the active {} key; rotate first, then retire it",
@@ -236,7 +243,7 @@ pub async fn retire(store: &dyn Store, kid: &str, force: bool) -> Result<KeyView
         KeyState::Retiring | KeyState::Next => {}
     }
     store.remove_key(kid, now()).await?;
-    view_of(store, key.tenant_id, kid).await
+    Ok((slug, view_of(store, key.tenant_id, kid).await?))
 }
 
 async fn view_of(store: &dyn Store, tenant_id: Uuid, kid: &str) -> Result<KeyView> {

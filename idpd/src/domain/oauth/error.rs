@@ -86,7 +86,7 @@ impl From<StoreError> for OAuthError {
                 "the request contains a character that is not allowed (NUL)",
             );
         }
-        let internal = Some(crate::http::error::error_chain(&e));
+        let internal = Some(crate::domain::error::chain(&e));
         let code = if e.is_unavailable() {
             ErrorCode::TemporarilyUnavailable
         } else {

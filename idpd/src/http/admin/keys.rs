@@ -76,16 +76,8 @@ pub async fn retire(
     Path(kid): Path<String>,
     Json(req): Json<RetireKey>,
 ) -> Result<Json<SigningKey>, ApiError> {
-    let store = state.store.as_ref();
-    let v = keys::retire(store, &kid, req.force).await?;
+    let (slug, v) = keys::retire(state.store.as_ref(), &kid, req.force).await?;
     state.ring.invalidate(v.record.tenant_id);
-    let slug = store
-        .find_tenant_by_id(v.record.tenant_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.slug)
-        .unwrap_or_default();
     tracing::info!(tenant = %slug, kid = %kid, force = req.force, "signing key retired");
     Ok(Json(to_api(&slug, v)))
 }

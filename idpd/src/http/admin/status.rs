@@ -6,6 +6,7 @@ use axum::extract::State;
 use shared::admin::Status;
 
 use crate::app::AppState;
+use crate::domain::tenants;
 use crate::http::error::ApiError;
 use crate::http::extract::Json;
 
@@ -13,16 +14,11 @@ use crate::http::extract::Json;
     responses((status = 200, body = Status), (status = 401, body = shared::ErrorBody)),
     security(("admin_token" = [])))]
 pub async fn get(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let store = state.store.as_ref();
-    let count = tokio::time::timeout(Duration::from_secs(2), store.count_tenants()).await;
-    let (ready, tenants) = match count {
-        Ok(Ok(n)) => (true, n),
-        _ => (false, 0),
-    };
+    let (backend, count) = tenants::status(state.store.as_ref(), Duration::from_secs(2)).await;
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        backend: store.backend().to_owned(),
-        ready,
-        tenants,
+        backend: backend.to_owned(),
+        ready: count.is_some(),
+        tenants: count.unwrap_or(0),
     }))
 }
