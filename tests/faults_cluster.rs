@@ -1,4 +1,4 @@
-//! PostgreSQL faults (SECURITY.md invariants 4 and 5):
+//! PostgreSQL faults (docs/security.md invariants 4 and 5):
 //! - two idpd instances on one database, requests alternating between them: a code from one
 //!   redeems at the other, refresh and introspection work across them, and revocation, reuse
 //!   detection and a disabled user take effect on the other at once; a key rotated through

@@ -1,4 +1,4 @@
-//! Refresh-token rotation across crashes and shutdowns (SECURITY.md invariants 1–3).
+//! Refresh-token rotation across crashes and shutdowns (docs/security.md invariants 1–3).
 //!
 //! What the design promises (domain/grants.rs, store `rotate_refresh`): consuming a refresh
 //! token and storing its successor is one transaction, committed before the answer is sent;

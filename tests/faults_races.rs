@@ -1,4 +1,4 @@
-//! Double-spend races (SECURITY.md invariant 2, SEC-03/04/11/22): 50 simultaneous
+//! Double-spend races (docs/security.md invariant 2, SEC-03/04/11/22): 50 simultaneous
 //! redemptions of one authorization code, one refresh token, one approved device code and
 //! one assertion `jti` (three rounds for codes and refresh tokens, two for the others): exactly one 200 every time, every other answer a
 //! 400 OAuth error, never a 5xx. A replayed code or refresh token also revokes what the

@@ -1,4 +1,4 @@
-//! SECURITY.md rows of the native login as end-to-end tests over real HTTP: enumeration
+//! docs/security.md rows of the native login as end-to-end tests over real HTTP: enumeration
 //! (SEC-17), signup policy, issuance rate limit and newest-code-only (SEC-16), session
 //! fixation and revocation (SEC-18), cookie flags and per-tenant cookies (SEC-19), parallel
 //! code redemption (SEC-03), bearer transport at userinfo (SEC-24), disabled users on every

@@ -91,7 +91,7 @@ async fn discovery_document(backend: Backend) {
     }
     let algs = strings(&doc["id_token_signing_alg_values_supported"]);
     assert!(algs.contains(&"RS256".into()), "{algs:?}");
-    // `none` is advertised nowhere (SECURITY.md, decision 2).
+    // `none` is advertised nowhere (docs/security.md, decision 2).
     for (k, v) in doc.as_object().unwrap() {
         if k.ends_with("_alg_values_supported") {
             assert!(

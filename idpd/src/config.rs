@@ -1,4 +1,4 @@
-//! Configuration: flags > `IDPD_*` environment > YAML file > defaults (DESIGN.md).
+//! Configuration: flags > `IDPD_*` environment > YAML file > defaults (docs/contract.md).
 //!
 //! Flags and environment arrive through clap (`ConfigArgs`, each flag with its `env`); the
 //! YAML file is a `FileConfig` with the same keys. Both are merged into `Config`, which is

@@ -2,7 +2,7 @@
 //!
 //! Every bearer secret idpd mints (admin tokens, later client secrets, codes and refresh
 //! tokens) is 256 bits from the system CSPRNG, shown once, and stored only as its SHA-256
-//! digest: a fast hash is enough for values that cannot be guessed (SECURITY.md SEC-20).
+//! digest: a fast hash is enough for values that cannot be guessed (docs/security.md SEC-20).
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};

@@ -3,7 +3,7 @@
 //! Everything issued from one authorization code forms a family. Redeeming a code twice, or
 //! presenting a refresh token that was already rotated, revokes the whole family: the
 //! access tokens carry the family id (`fid`) and stop introspecting as active, and the
-//! newest refresh token fails too (RFC 9700 §4.14.2, SECURITY.md SEC-03/04).
+//! newest refresh token fails too (RFC 9700 §4.14.2, docs/security.md SEC-03/04).
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};

@@ -1,5 +1,5 @@
 //! Fixed-window rate limits with their counters in the database, so a limit holds across
-//! restarts and across instances (SECURITY.md invariant 4).
+//! restarts and across instances (docs/security.md invariant 4).
 
 use time::OffsetDateTime;
 

@@ -290,7 +290,7 @@ mod tests {
         }
     }
 
-    /// SECURITY.md SEC-01: every non-identical value is refused.
+    /// docs/security.md SEC-01: every non-identical value is refused.
     #[test]
     fn redirect_uris_match_exactly() {
         let c = client(&["https://rp.test/cb"]);
