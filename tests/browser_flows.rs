@@ -293,6 +293,41 @@ fn public_base(idpd: &Idpd, scheme_and_host: &str) -> String {
     format!("{scheme_and_host}:{}", idpd.public.port())
 }
 
+/// What every browser test starts with: a browser, idpd on `scheme_and_host`, the app with
+/// its client at tenant acme, and the app's relying party from discovery (over `http`).
+struct Scene {
+    chrome: Chrome,
+    s: Setup,
+    app: App,
+    issuer: String,
+    rp: Relying,
+}
+
+impl Scene {
+    /// `None` (skipped) without Chromium.
+    async fn start(
+        backend: Backend,
+        name: &str,
+        scheme_and_host: &str,
+        extra: &[String],
+        http: reqwest::Client,
+    ) -> Option<Scene> {
+        let chrome = Chrome::start(&format!("{name}-{backend:?}")).await?;
+        let s = start_idpd(backend, scheme_and_host, extra).await;
+        let app = App::start().await;
+        let client_id = acme_client(&s.idpd, &app).await;
+        let issuer = format!("{}/t/acme", public_base(&s.idpd, scheme_and_host));
+        let rp = Relying::discover(http, &issuer, &client_id, &app).await;
+        Some(Scene {
+            chrome,
+            s,
+            app,
+            issuer,
+            rp,
+        })
+    }
+}
+
 /// The browser is on the login page: types `email`, sends, reads the mailed code, types it
 /// and sends; screenshots on the way (`label` prefixes their names).
 async fn enter_email_and_code(chrome: &mut Chrome, idpd: &Idpd, email: &str, label: &str) {
@@ -325,16 +360,18 @@ async fn at_app(chrome: &mut Chrome, app: &App, label: &str) -> HashMap<String, 
 }
 
 async fn email_login_sso_magic_link_and_logout(backend: Backend) {
-    let Some(mut chrome) = Chrome::start(&format!("email-login-{backend:?}")).await else {
+    let http = idp_tests::http_client();
+    let Some(Scene {
+        mut chrome,
+        s,
+        app,
+        issuer,
+        rp,
+    }) = Scene::start(backend, "email-login", "http://localhost", &[], http).await
+    else {
         return;
     };
-    let host = "http://localhost";
-    let s = start_idpd(backend, host, &[]).await;
     let idpd = &s.idpd;
-    let app = App::start().await;
-    let client_id = acme_client(idpd, &app).await;
-    let issuer = format!("{}/t/acme", public_base(idpd, host));
-    let rp = Relying::discover(idp_tests::http_client(), &issuer, &client_id, &app).await;
     let email = "ada@example.com";
 
     // 1. E-mail code login, the browser's own form posts, to the app; the app redeems.
@@ -459,15 +496,12 @@ fn url_encode(s: &str) -> String {
 
 /// The login page as Chromium renders it, in English and with `ui_locales=nb` in Norwegian.
 async fn login_page_speaks_the_asked_language(backend: Backend) {
-    let Some(mut chrome) = Chrome::start(&format!("login-languages-{backend:?}")).await else {
+    let http = idp_tests::http_client();
+    let Some(Scene { mut chrome, rp, .. }) =
+        Scene::start(backend, "login-languages", "http://localhost", &[], http).await
+    else {
         return;
     };
-    let host = "http://localhost";
-    let s = start_idpd(backend, host, &[]).await;
-    let app = App::start().await;
-    let client_id = acme_client(&s.idpd, &app).await;
-    let issuer = format!("{}/t/acme", public_base(&s.idpd, host));
-    let rp = Relying::discover(idp_tests::http_client(), &issuer, &client_id, &app).await;
     for (extra, lang, heading, label) in [
         (None, "en", "Sign in to Acme", "Email address"),
         (Some("nb"), "nb", "Logg inn på Acme", "E-postadresse"),
@@ -563,20 +597,21 @@ async fn device_verification_approve_and_deny(backend: Backend) {
 }
 
 async fn brokered_login_through_an_upstream(backend: Backend) {
-    let Some(mut chrome) = Chrome::start(&format!("brokered-{backend:?}")).await else {
+    let http = idp_tests::http_client();
+    let Some(Scene {
+        mut chrome,
+        s,
+        app,
+        issuer,
+        rp,
+    }) = Scene::start(backend, "brokered", "http://localhost", &[], http).await
+    else {
         return;
     };
-    let host = "http://localhost";
-    let s = start_idpd(backend, host, &[]).await;
-    let idpd = &s.idpd;
-    let app = App::start().await;
-    let client_id = acme_client(idpd, &app).await;
     let up = FakeUpstream::start("idp-at-corp", "corp-secret-0123456789").await;
     up.set(|b| b.email = Some("grace@corp.example".into()));
-    let (st, p) = add_provider(idpd, "acme", "corp", &up, json!({"default": true})).await;
+    let (st, p) = add_provider(&s.idpd, "acme", "corp", &up, json!({"default": true})).await;
     assert_eq!(st, 201, "{p}");
-    let issuer = format!("{}/t/acme", public_base(idpd, host));
-    let rp = Relying::discover(idp_tests::http_client(), &issuer, &client_id, &app).await;
 
     // The browser goes to the upstream, which answers at once, then to idpd's callback for
     // this provider, then to the app.
@@ -599,9 +634,6 @@ async fn brokered_login_through_an_upstream(backend: Backend) {
 /// (idpd serving TLS with a throw-away certificate): the session cookie is `__Host-` and
 /// `Secure`, the forms' POSTs carry the https origin.
 async fn sign_in_on_an_https_public_url(backend: Backend) {
-    let Some(mut chrome) = Chrome::start(&format!("https-{backend:?}")).await else {
-        return;
-    };
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
     let made = Command::new("openssl")
@@ -620,25 +652,29 @@ async fn sign_in_on_an_https_public_url(backend: Backend) {
         .output()
         .expect("the openssl command (scripts/test-deps.sh installs it)");
     assert!(made.status.success(), "{made:?}");
-    let host = "https://localhost";
     let tls = [
         "--tls-cert-file".to_owned(),
         cert.display().to_string(),
         "--tls-key-file".to_owned(),
         key.display().to_string(),
     ];
-    let s = start_idpd(backend, host, &tls).await;
-    let idpd = &s.idpd;
-    let app = App::start().await;
-    let client_id = acme_client(idpd, &app).await;
-    let issuer = format!("{}/t/acme", public_base(idpd, host));
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
     let https = reqwest::Client::builder()
         .tls_certs_only([ca])
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let rp = Relying::discover(https, &issuer, &client_id, &app).await;
+    let Some(Scene {
+        mut chrome,
+        s,
+        app,
+        issuer,
+        rp,
+    }) = Scene::start(backend, "https", "https://localhost", &tls, https).await
+    else {
+        return;
+    };
+    let idpd = &s.idpd;
 
     let a = rp.attempt(None, &[]);
     assert!(a.url.starts_with("https://localhost:"), "{}", a.url);

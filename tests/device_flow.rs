@@ -343,13 +343,7 @@ async fn device_page_refuses_forged_posts(backend: Backend) {
         ("user_code", code),
         ("action", "approve"),
     ];
-    for (origin, site) in [
-        (Some("https://evil.test"), None),
-        (Some("https://evil.test"), Some("cross-site")),
-        (Some("null"), Some("cross-site")),
-        (Some("null"), None),
-        (None, Some("cross-site")),
-    ] {
+    for (origin, site) in idp_tests::browser::FORGED_POST_HEADERS {
         let p = victim
             .post_from("/t/acme/device", &right, origin, site)
             .await;

@@ -12,6 +12,16 @@ use reqwest::StatusCode;
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
+/// `(Origin, Sec-Fetch-Site)` of form POSTs that another site's page can make a browser send
+/// (`None`: header absent); idpd refuses each, whatever the CSRF token (SEC-07).
+pub const FORGED_POST_HEADERS: [(Option<&str>, Option<&str>); 5] = [
+    (Some("https://evil.test"), None),
+    (Some("https://evil.test"), Some("cross-site")),
+    (Some("null"), Some("cross-site")),
+    (Some("null"), None),
+    (None, Some("cross-site")),
+];
+
 /// A browser: follows nothing by itself, keeps cookies by name.
 pub struct Browser {
     pub http: reqwest::Client,
