@@ -201,8 +201,7 @@ async fn decide(
     let typed = form.get("user_code").map(String::as_str).unwrap_or("");
     if let Err(retry_after) = device_code::count_guess(&ctx, peer.0, session).await? {
         let mut res = p.enter(StatusCode::TOO_MANY_REQUESTS, typed, Some(p.t.too_many));
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        super::error::retry_after(&mut res, retry_after);
         return Ok(res);
     }
     let invalid = || {
@@ -346,8 +345,7 @@ fn domain_error(e: crate::domain::Error) -> Response {
         e => {
             tracing::error!(error = %crate::domain::error::chain(&e), "device request failed");
             let mut res = public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            super::error::retry_after(&mut res, super::error::RETRY_UNAVAILABLE_SECONDS);
             res
         }
     }

@@ -69,8 +69,7 @@ impl IntoResponse for ApiError {
             );
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            retry_after(&mut res, RETRY_UNAVAILABLE_SECONDS);
         }
         res.extensions_mut().insert(ErrorReport {
             code: self.code,
@@ -183,6 +182,16 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
     let (json_parts, json_body) = json.into_parts();
     parts.headers.extend(json_parts.headers);
     Response::from_parts(parts, json_body)
+}
+
+/// Seconds a client waits before retrying a 503: the database comes back, or a load balancer
+/// takes the instance out of rotation, within about that time.
+pub const RETRY_UNAVAILABLE_SECONDS: u64 = 1;
+
+/// Sets `Retry-After` (RFC 9110 §10.2.3) on a 429 or 503 answer: the one place it is written.
+pub fn retry_after(res: &mut Response, seconds: impl Into<HeaderValue>) {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, seconds.into());
 }
 
 /// JSON 404 for unknown routes.

@@ -268,8 +268,7 @@ pub(crate) fn unavailable(
         t.error_title,
         "Temporarily unavailable. Try again shortly.",
     );
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    super::error::retry_after(&mut res, super::error::RETRY_UNAVAILABLE_SECONDS);
     res
 }
 
@@ -437,8 +436,7 @@ async fn login_email(
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(t.too_many),
             );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            super::error::retry_after(&mut res, retry_after);
             res
         }
         Err(LoginError::Store(e)) => unavailable(&state, t, e),

@@ -46,12 +46,13 @@ impl IntoResponse for OAuthResponse {
         }
         match e.code {
             ErrorCode::TemporarilyUnavailable => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                crate::http::error::retry_after(
+                    &mut res,
+                    crate::http::error::RETRY_UNAVAILABLE_SECONDS,
+                );
             }
             ErrorCode::RateLimited { retry_after } => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                crate::http::error::retry_after(&mut res, retry_after);
             }
             _ => {}
         }

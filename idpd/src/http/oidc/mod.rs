@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
@@ -103,8 +103,10 @@ impl FromRequestParts<AppState> for TenantEndpoint {
                 tracing::error!(cause = %e, "tenant lookup failed");
                 let mut res =
                     error::public_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                crate::http::error::retry_after(
+                    &mut res,
+                    crate::http::error::RETRY_UNAVAILABLE_SECONDS,
+                );
                 Err(res)
             }
         }
