@@ -497,8 +497,14 @@ fn url_encode(s: &str) -> String {
 /// The login page as Chromium renders it, in English and with `ui_locales=nb` in Norwegian.
 async fn login_page_speaks_the_asked_language(backend: Backend) {
     let http = idp_tests::http_client();
-    let Some(Scene { mut chrome, rp, .. }) =
-        Scene::start(backend, "login-languages", "http://localhost", &[], http).await
+    // `_s` and `_app` keep idpd and the app running to the end of the test.
+    let Some(Scene {
+        mut chrome,
+        rp,
+        s: _s,
+        app: _app,
+        ..
+    }) = Scene::start(backend, "login-languages", "http://localhost", &[], http).await
     else {
         return;
     };
@@ -556,9 +562,7 @@ async fn device_verification_approve_and_deny(backend: Backend) {
     chrome.find("button[value=approve]").await;
     chrome.shot("device-confirm").await;
     chrome.click("button[value=approve]").await;
-    chrome
-        .wait_for_url("the answer", |u| u.ends_with("/t/acme/device"))
-        .await;
+    chrome.wait_for_text("Done. Return to your device.").await;
     assert!(!chrome.has("button[value=approve]").await);
     chrome.shot("device-approved").await;
     let (st, t) = poll(idpd, &client_id, da["device_code"].as_str().unwrap()).await;
@@ -583,9 +587,7 @@ async fn device_verification_approve_and_deny(backend: Backend) {
     chrome.click("button[type=submit]").await;
     chrome.find("button[value=deny]").await;
     chrome.click("button[value=deny]").await;
-    chrome
-        .wait_for_url("the answer", |u| u.ends_with("/t/acme/device"))
-        .await;
+    chrome.wait_for_text("The request was denied.").await;
     assert!(!chrome.has("button[value=deny]").await);
     chrome.shot("device-denied").await;
     let (st, t) = poll(idpd, &client_id, da["device_code"].as_str().unwrap()).await;
