@@ -344,20 +344,22 @@ pub async fn start_flow(
     Ok((flow, secret))
 }
 
-/// The flow `id` of the tenant, if the browser presenting `secret` (its flow cookie) owns it.
+/// The flow `id` of the tenant with its secret, if the browser presenting `secret` (its flow
+/// cookie) owns it.
 pub async fn owned_flow(
     store: &dyn crate::store::Store,
     tenant_id: Uuid,
     id: Uuid,
-    secret: Option<&str>,
-) -> Result<Option<LoginFlow>, crate::store::StoreError> {
+    secret: Option<String>,
+) -> Result<Option<(LoginFlow, String)>, crate::store::StoreError> {
     let Some(secret) = secret else {
         return Ok(None);
     };
     Ok(store
         .find_flow(tenant_id, id)
         .await?
-        .filter(|f| f.owned_by(secret)))
+        .filter(|f| f.owned_by(&secret))
+        .map(|f| (f, secret)))
 }
 
 /// The live session of the tenant named by a session cookie value, of an existing, enabled

@@ -192,18 +192,12 @@ async fn callback(
         &headers,
         &pages::flow_cookie_name(&ep.tenant, https(&state)),
     );
-    let flow = login::owned_flow(
-        state.store.as_ref(),
-        ep.tenant.id,
-        txn.flow_id,
-        secret.as_deref(),
-    )
-    .await;
-    let (flow, secret) = match (flow, secret) {
-        (Ok(Some(f)), Some(s)) => (f, s),
-        (Ok(_), _) => return expired(t, "state_of_another_browser"),
-        (Err(e), _) => return unavailable(&state, t, e),
-    };
+    let (flow, secret) =
+        match login::owned_flow(state.store.as_ref(), ep.tenant.id, txn.flow_id, secret).await {
+            Ok(Some(owned)) => owned,
+            Ok(None) => return expired(t, "state_of_another_browser"),
+            Err(e) => return unavailable(&state, t, e),
+        };
     t = texts_for(&ep.tenant, &flow.request.ui_locales);
     match upstream::consume_transaction(
         state.store.as_ref(),

@@ -292,8 +292,8 @@ async fn owned_flow(
         return Err(expired());
     };
     let secret = pages::read_cookie(headers, &pages::flow_cookie_name(&ep.tenant, https(state)));
-    match login::owned_flow(state.store.as_ref(), ep.tenant.id, id, secret.as_deref()).await {
-        Ok(Some(f)) => Ok((f, secret.expect("an owned flow has its secret"))),
+    match login::owned_flow(state.store.as_ref(), ep.tenant.id, id, secret).await {
+        Ok(Some(owned)) => Ok(owned),
         Ok(None) => Err(expired()),
         Err(e) => Err(unavailable(state, t, e)),
     }
