@@ -234,7 +234,16 @@ async fn postgres_stopped_under_load() {
 
     let mut unavailable = 0;
     for t in tasks {
-        let f = t.await.unwrap();
+        // A client that failed (e.g. a 500 where a 503 was due) names the server's error.
+        let f = t.await.unwrap_or_else(|e| {
+            let errors: Vec<_> = idpd
+                .logs
+                .lines()
+                .into_iter()
+                .filter(|l| l.contains("\"ERROR\""))
+                .collect();
+            panic!("{e}\nidpd's errors:\n{}", errors.join("\n"))
+        });
         unavailable += f.unavailable;
         assert!(f.cut_off.is_empty(), "the daemon kept answering: {f:?}");
         if f.lost {
