@@ -151,6 +151,9 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     /// Without a trailing slash.
     pub public_url: String,
+    /// The origin of `public_url` as browsers serialize it in `Origin` (scheme, host, and
+    /// the port unless it is the scheme's default), made once at start.
+    pub public_origin: String,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub master_key_file: PathBuf,
@@ -326,12 +329,16 @@ impl Config {
                 60,
             )?,
         };
+        let public_origin = url::Url::parse(&public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| invalid("public_url", e.to_string()))?;
         Ok(Config {
             device_timing,
             client_auth_failure_limit,
             listen,
             admin_listen,
             public_url,
+            public_origin,
             data_dir,
             database_url,
             master_key_file,
@@ -502,12 +509,29 @@ mod tests {
         serde_yaml::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// The origin browsers send in `Origin`: lower-case host, default port left out, no path.
+    #[test]
+    fn public_origin_is_what_browsers_send() {
+        for (url, origin) in [
+            ("https://ID.Example.com:443/base", "https://id.example.com"),
+            ("http://localhost:8080/", "http://localhost:8080"),
+        ] {
+            let args = ConfigArgs {
+                public_url: Some(url.into()),
+                ..ConfigArgs::default()
+            };
+            let c = Config::merge(&args, FileConfig::default()).unwrap();
+            assert_eq!(c.public_origin, origin, "{url}");
+        }
+    }
+
     #[test]
     fn defaults() {
         let c = Config::merge(&ConfigArgs::default(), FileConfig::default()).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.admin_listen.to_string(), "127.0.0.1:8081");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.public_origin, "http://127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://./idpd-data/idpd.db");
         assert_eq!(c.master_key_file, PathBuf::from("./idpd-data/master.key"));
         assert!(!c.allow_loopback_upstreams);

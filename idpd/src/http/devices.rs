@@ -161,7 +161,7 @@ async fn page_post(
             "The form could not be verified. Reload the page and try again.",
         )
     };
-    if !super::csrf::from_own_page(&headers, &state.config.public_url) {
+    if !super::csrf::from_own_page(&headers, &state.config.public_origin) {
         return forbidden();
     }
     let Ok(form) = form::pairs(&body) else {

@@ -355,7 +355,7 @@ async fn checked_form(
             "The form could not be verified. Reload the page and try again.",
         )
     };
-    if !csrf::from_own_page(headers, &state.config.public_url) {
+    if !csrf::from_own_page(headers, &state.config.public_origin) {
         return Err(forbidden());
     }
     let Ok(form) = form::pairs(body) else {
@@ -742,7 +742,7 @@ async fn logout(
     let cookie_value = pages::read_cookie(&headers, &session_cookie_name);
     let confirmed = hint.is_some()
         || (method == Method::POST
-            && csrf::from_own_page(&headers, &state.config.public_url)
+            && csrf::from_own_page(&headers, &state.config.public_origin)
             && cookie_value
                 .as_deref()
                 .zip(p.get("csrf"))
