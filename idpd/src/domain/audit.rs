@@ -96,6 +96,11 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// Records `event` without holding up the answer.
+pub fn record_in_background(store: std::sync::Arc<dyn Store>, event: NewAuditEvent) {
+    tokio::spawn(async move { record(store.as_ref(), event).await });
+}
+
 /// Records `event`. The audit log must not turn a completed change into a reported failure,
 /// so a store error is logged (with the event, which holds no secret) and swallowed.
 pub async fn record(store: &dyn Store, event: NewAuditEvent) {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod devices;
 pub mod error;
+pub mod front;
 pub mod grants;
 pub mod keys;
 pub mod locales;

@@ -2,7 +2,6 @@
 //! (`/api/v1`), each with its layers: request id, tracing without query strings, body limit.
 
 pub mod admin;
-pub mod callback;
 pub mod csrf;
 pub mod devices;
 pub mod error;
@@ -34,7 +33,6 @@ pub fn public_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(oidc::router())
         .merge(login::router())
-        .merge(callback::router())
         .merge(devices::router())
         .fallback(|| async { oidc::error::public_error(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -119,19 +117,24 @@ pub(crate) fn audit_event_here(
     outcome: Outcome,
 ) -> NewAuditEvent {
     let mut event = NewAuditEvent::new(actor, action, outcome);
-    let _ = REQUEST.try_with(|m| {
-        event.request_id = m
-            .request_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        event.client_ip = m.peer.map(|p| p.ip().to_string());
-    });
+    let (request_id, peer) = request_here();
+    event.request_id = request_id;
+    event.client_ip = peer.map(|p| p.to_string());
     event
 }
 
-/// Records `event` without holding up the response (for code paths that cannot wait).
-pub(crate) fn record_in_background(state: &AppState, event: NewAuditEvent) {
-    let store = state.store.clone();
-    tokio::spawn(async move { crate::domain::audit::record(store.as_ref(), event).await });
+/// The request id and the client's address of the request being served (for audit events
+/// the domain records).
+pub(crate) fn request_here() -> (Option<String>, Option<std::net::IpAddr>) {
+    REQUEST
+        .try_with(|m| {
+            (
+                m.request_id
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                m.peer.map(|p| p.ip()),
+            )
+        })
+        .unwrap_or((None, None))
 }

@@ -1,12 +1,10 @@
-//! Server-rendered pages (minijinja, auto-escaped), their security headers, and the cookies
-//! of the login flow and the session. Pages work without JavaScript and load nothing from
-//! other origins.
+//! Server-rendered pages (minijinja, auto-escaped) and their security headers. Pages work
+//! without JavaScript and load nothing from other origins. (Cookies: `login/cookies.rs`.)
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 
-use crate::domain::tenants::Tenant;
 use crate::i18n::Texts;
 
 pub struct Pages {
@@ -97,68 +95,6 @@ pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
     ]
 }
 
-/// A cookie name usable on this deployment: the `__Host-`/`__Secure-` prefixes require
-/// `Secure`, which an http public URL cannot have, so they are dropped there.
-pub fn cookie_name(name: &str, https: bool) -> String {
-    if https {
-        return name.to_owned();
-    }
-    name.trim_start_matches("__Host-")
-        .trim_start_matches("__Secure-")
-        .to_owned()
-}
-
-/// The session cookie of a tenant (its name, domain, lifetime and SameSite), HttpOnly.
-pub fn session_cookie(tenant: &Tenant, https: bool, value: &str, max_age: i64) -> HeaderValue {
-    let s = &tenant.session;
-    let mut c = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite={}; Max-Age={max_age}",
-        cookie_name(&s.cookie_name, https),
-        match s.same_site {
-            shared::admin::SameSite::Strict => "Strict",
-            shared::admin::SameSite::Lax => "Lax",
-            shared::admin::SameSite::None => "None",
-        }
-    );
-    if let Some(d) = &s.cookie_domain {
-        c.push_str(&format!("; Domain={d}"));
-    }
-    if https {
-        c.push_str("; Secure");
-    }
-    HeaderValue::from_str(&c)
-        .unwrap_or_else(|_| HeaderValue::from_static("idp-invalid=; Max-Age=0"))
-}
-
-/// The cookie that binds a login flow to the browser that started it.
-pub fn flow_cookie_name(tenant: &Tenant, https: bool) -> String {
-    cookie_name(&format!("__Host-idp-flow-{}", tenant.id.simple()), https)
-}
-
-pub fn flow_cookie(tenant: &Tenant, https: bool, value: &str, max_age: i64) -> HeaderValue {
-    let mut c = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
-        flow_cookie_name(tenant, https)
-    );
-    if https {
-        c.push_str("; Secure");
-    }
-    HeaderValue::from_str(&c)
-        .unwrap_or_else(|_| HeaderValue::from_static("idp-invalid=; Max-Age=0"))
-}
-
-/// The value of cookie `name` in the request.
-pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,18 +121,5 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("Logg inn på") && body.contains("<label for=\"email\">"));
-    }
-
-    #[test]
-    fn cookie_prefixes_need_https() {
-        assert_eq!(cookie_name("__Host-idp-x", true), "__Host-idp-x");
-        assert_eq!(cookie_name("__Host-idp-x", false), "idp-x");
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; idp-x=abc; b=2"),
-        );
-        assert_eq!(read_cookie(&h, "idp-x").as_deref(), Some("abc"));
-        assert_eq!(read_cookie(&h, "idp"), None);
     }
 }

@@ -1,9 +1,14 @@
 //! The per-tenant OAuth 2.0 / OpenID Connect endpoints under `/t/{slug}`.
 
+pub mod authorize;
+pub mod bearer;
+pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod form;
+pub mod logout;
 pub mod token;
+pub mod userinfo;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -38,6 +43,16 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/introspect", post(token::introspect))
         .route("/t/{slug}/revoke", post(token::revoke))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        // The browser endpoints keep the default body limit.
+        .route(
+            "/t/{slug}/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(
+            "/t/{slug}/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/t/{slug}/logout", get(logout::logout).post(logout::logout))
 }
 
 /// The client's address as the TCP connection shows it (not X-Forwarded-For, which anyone
