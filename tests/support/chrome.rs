@@ -318,7 +318,19 @@ impl Drop for Chrome {
             let req =
                 format!("DELETE /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
             if conn.write_all(req.as_bytes()).is_ok() {
-                let _ = conn.read_to_end(&mut Vec::new());
+                // Until the whole answer is in (chromedriver may keep the connection open, and
+                // waiting for it to close would cost the full timeout).
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    if answer_complete(&got) {
+                        break;
+                    }
+                }
             }
         }
         // Then the whole process group: chromedriver and anything left of the browser.
@@ -330,6 +342,21 @@ impl Drop for Chrome {
 }
 
 /// Reads "ChromeDriver was started successfully on port N." from the driver's stdout.
+/// Whether `got` holds an HTTP/1.1 response's head and all of its `Content-Length` body.
+fn answer_complete(got: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(got);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    length.is_some_and(|n| body.len() >= n)
+}
+
 fn driver_port(driver: &mut Child) -> u16 {
     use std::io::{BufRead, BufReader};
     let out = driver.stdout.take().expect("piped stdout");
