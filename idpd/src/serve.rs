@@ -149,7 +149,7 @@ async fn maintain(state: AppState, stop: watch::Receiver<bool>) {
 /// that ended an hour ago, and login records a day after they expired (kept that long so a
 /// late replay still finds its row and is recognized as a replay).
 async fn purge(store: &dyn crate::store::Store) -> Result<(), crate::store::StoreError> {
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     store.purge_revocations(now).await?;
     store.purge_rate_limits(now.unix_timestamp() - 3600).await?;
     store.purge_expired(now - time::Duration::days(1)).await?;

@@ -9,7 +9,7 @@ use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::devices::{self, DeviceState};
 use idpd::domain::grants::{self, TokenFamily};
-use idpd::domain::tenants;
+
 use idpd::domain::users::UserRecord;
 use idpd::store::{Store, UsedJti};
 use time::{Duration, OffsetDateTime};
@@ -30,7 +30,7 @@ async fn redeem(
         client_id: "daemon".into(),
         user_id: user.id,
         session_id: None,
-        created_at: tenants::now(),
+        created_at: idpd::clock::now(),
         revoked_at: None,
         device_id: Some(device),
     };
@@ -65,7 +65,7 @@ async fn jtis_and_device_authorizations() {
     let master = Arc::new(MasterKey::from_bytes(&[3u8; 32]));
     for (store, pg, _dir) in stores().await {
         let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
-        let now = tenants::now();
+        let now = idpd::clock::now();
         let device = Uuid::now_v7();
         let user = insert_user(store.as_ref(), tenant.id, "d@example.com").await;
         let s = store.as_ref();
@@ -87,7 +87,7 @@ async fn jtis_and_device_authorizations() {
         store.insert_device_authorization(&fresh).await.unwrap();
 
         let purged = store
-            .purge_devices(OffsetDateTime::now_utc() + Duration::seconds(2))
+            .purge_devices(idpd::clock::now() + Duration::seconds(2))
             .await
             .unwrap();
         assert_eq!(purged, 3, "both j1, and the old authorization");
@@ -103,7 +103,7 @@ async fn jtis_and_device_authorizations() {
 
         // Polls: the first is on time, the next too early (interval + 5 s).
         let digest = idpd::crypto::sha256(device_code.as_bytes());
-        let ms = devices::unix_ms(OffsetDateTime::now_utc());
+        let ms = devices::unix_ms(idpd::clock::now());
         let a = store
             .poll_device_authorization(&digest, ms)
             .await

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::grants::{self, AuthCode, CodeRequest, Redemption, TokenFamily};
-use idpd::domain::tenants;
+
 use uuid::Uuid;
 
 fn family(tenant_id: Uuid, user_id: Uuid) -> TokenFamily {
@@ -19,7 +19,7 @@ fn family(tenant_id: Uuid, user_id: Uuid) -> TokenFamily {
         client_id: "web".into(),
         user_id,
         session_id: None,
-        created_at: tenants::now(),
+        created_at: idpd::clock::now(),
         revoked_at: None,
         device_id: None,
     }
@@ -36,7 +36,7 @@ fn code(f: &TokenFamily) -> AuthCode {
         amr: vec!["otp".into()],
         idp: None,
     };
-    grants::new_code(f.tenant_id, f.id, request, tenants::now()).1
+    grants::new_code(f.tenant_id, f.id, request, idpd::clock::now()).1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +69,7 @@ async fn a_code_is_stored_with_its_family_or_not_at_all() {
             let f = family(tenant.id, user.id);
             let c = code(&f);
             store.insert_code(&f, &c).await.unwrap();
-            let now = time::OffsetDateTime::now_utc();
+            let now = idpd::clock::now();
             match store.redeem_code(&c.digest, now).await.unwrap() {
                 Redemption::Fresh(got) => assert_eq!(got.family_id, f.id),
                 _ => panic!("a fresh code must redeem once"),

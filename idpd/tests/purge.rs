@@ -9,8 +9,8 @@ use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::login::{LoginFlow, Session};
 use idpd::domain::oauth::authorize::AuthorizationRequest;
-use idpd::domain::tenants;
-use time::{Duration, OffsetDateTime};
+
+use time::Duration;
 
 fn request() -> AuthorizationRequest {
     AuthorizationRequest {
@@ -33,7 +33,7 @@ async fn expired_login_records_are_purged() {
     let master = Arc::new(MasterKey::from_bytes(&[3u8; 32]));
     for (store, pg, _dir) in stores().await {
         let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
-        let now = tenants::now();
+        let now = idpd::clock::now();
         let (mut old_flow, _) = LoginFlow::new(tenant.id, request());
         old_flow.expires_at = now - Duration::days(2);
         let (fresh_flow, _) = LoginFlow::new(tenant.id, request());
@@ -48,7 +48,7 @@ async fn expired_login_records_are_purged() {
         store.insert_session(&fresh_session).await.unwrap();
 
         let purged = store
-            .purge_expired(OffsetDateTime::now_utc() - Duration::days(1))
+            .purge_expired(idpd::clock::now() - Duration::days(1))
             .await
             .unwrap();
         assert_eq!(purged, 2, "one flow and one session");

@@ -10,7 +10,7 @@ use common::{drop_pg, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::keys;
 use shared::admin::Alg;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn due_keys_rotate_once_across_instances() {
@@ -40,7 +40,7 @@ async fn due_keys_rotate_once_across_instances() {
             "one new RS256 and one new ES256 key, not one per instance"
         );
 
-        let now = OffsetDateTime::now_utc();
+        let now = idpd::clock::now();
         let views = keys::lifecycle(&store.list_keys(due.id).await.unwrap(), now);
         for alg in [Alg::RS256, Alg::ES256] {
             let of_alg: Vec<_> = views.iter().filter(|v| v.record.alg == alg).collect();

@@ -4,7 +4,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::error::{Error, Result};
-use super::tenants::now;
+use crate::clock::now;
 use crate::crypto;
 use crate::store::Store;
 
@@ -60,10 +60,7 @@ pub async fn authenticate(store: &dyn Store, presented: &str) -> Result<AdminTok
     if !crypto::ct_eq(&token.digest, &digest) || token.revoked_at.is_some() {
         return Err(Error::Unauthenticated);
     }
-    if token
-        .expires_at
-        .is_some_and(|e| e <= OffsetDateTime::now_utc())
-    {
+    if token.expires_at.is_some_and(|e| e <= crate::clock::now()) {
         return Err(Error::Unauthenticated);
     }
     Ok(token)

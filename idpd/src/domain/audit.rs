@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::tenants::now;
+use crate::clock::now;
 use crate::store::Store;
 
 /// Most events one query returns.

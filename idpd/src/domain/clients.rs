@@ -6,7 +6,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
-use super::tenants::{Tenant, now};
+use super::tenants::Tenant;
+use crate::clock::now;
 use crate::crypto;
 use crate::store::{Store, StoreError};
 
@@ -62,7 +63,7 @@ impl ClientRecord {
             .is_some_and(|d| crypto::ct_eq(&d, &presented));
         let previous_valid = self
             .previous_secret_expires_at
-            .is_some_and(|t| t > OffsetDateTime::now_utc());
+            .is_some_and(|t| t > crate::clock::now());
         let previous = self
             .previous_secret_digest
             .is_some_and(|d| crypto::ct_eq(&d, &presented));
@@ -484,13 +485,13 @@ mod tests {
             disabled: false,
             secret_digest: Some(d2),
             previous_secret_digest: Some(d1),
-            previous_secret_expires_at: Some(OffsetDateTime::now_utc() + Duration::minutes(5)),
-            created_at: OffsetDateTime::now_utc(),
-            updated_at: OffsetDateTime::now_utc(),
+            previous_secret_expires_at: Some(crate::clock::now() + Duration::minutes(5)),
+            created_at: crate::clock::now(),
+            updated_at: crate::clock::now(),
         };
         assert!(c.secret_matches(&s2) && c.secret_matches(&s1));
         assert!(!c.secret_matches(&format!("{s2}x")) && !c.secret_matches(&s2[..s2.len() - 1]));
-        c.previous_secret_expires_at = Some(OffsetDateTime::now_utc() - Duration::seconds(1));
+        c.previous_secret_expires_at = Some(crate::clock::now() - Duration::seconds(1));
         assert!(!c.secret_matches(&s1), "expired grace");
     }
 }

@@ -13,7 +13,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
-use super::tenants::{Tenant, now};
+use super::tenants::Tenant;
+use crate::clock::now;
 use crate::crypto;
 use crate::store::Store;
 

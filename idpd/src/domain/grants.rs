@@ -90,7 +90,7 @@ pub fn new_code(
     auth_time: OffsetDateTime,
 ) -> (String, AuthCode) {
     let value = crypto::new_secret(CODE_PREFIX);
-    let now = super::tenants::now();
+    let now = crate::clock::now();
     let code = AuthCode {
         digest: crypto::sha256(value.as_bytes()),
         tenant_id,
@@ -108,7 +108,7 @@ pub fn new_code(
 /// A new refresh token of `family`.
 pub fn new_refresh(family_id: Uuid, scope: &str) -> (String, RefreshToken) {
     let value = crypto::new_secret(REFRESH_PREFIX);
-    let now = super::tenants::now();
+    let now = crate::clock::now();
     let rt = RefreshToken {
         digest: crypto::sha256(value.as_bytes()),
         family_id,

@@ -35,7 +35,7 @@ impl LoginFlow {
     /// A new flow and the secret for its cookie.
     pub fn new(tenant_id: Uuid, request: AuthorizationRequest) -> (LoginFlow, String) {
         let secret = crypto::random_id::<32>();
-        let now = super::tenants::now();
+        let now = crate::clock::now();
         let flow = LoginFlow {
             id: Uuid::new_v4(),
             tenant_id,
@@ -52,7 +52,7 @@ impl LoginFlow {
     /// Whether `secret` (from the browser's cookie) belongs to this live flow.
     pub fn owned_by(&self, secret: &str) -> bool {
         crypto::ct_eq(&self.secret_digest, &crypto::sha256(secret.as_bytes()))
-            && self.expires_at > OffsetDateTime::now_utc()
+            && self.expires_at > crate::clock::now()
     }
 
     /// The CSRF token of the flow's forms: derived from the cookie secret, so only a page
@@ -83,7 +83,7 @@ pub fn new_otp(flow: &LoginFlow, email: &str) -> (Otp, String, String) {
     let n = u32::from_be_bytes(crypto::random_bytes::<4>()) % 1_000_000;
     let code = format!("{n:06}");
     let link = crypto::random_id::<32>();
-    let now = super::tenants::now();
+    let now = crate::clock::now();
     let otp = Otp {
         id: Uuid::new_v4(),
         tenant_id: flow.tenant_id,
@@ -133,7 +133,7 @@ impl Session {
         amr: &[&str],
     ) -> (Session, String) {
         let token = crypto::random_id::<32>();
-        let now = super::tenants::now();
+        let now = crate::clock::now();
         let s = Session {
             id: Uuid::new_v4(),
             tenant_id: tenant.id,
@@ -162,7 +162,7 @@ impl Session {
 
     /// Live: not revoked, within its absolute lifetime and its idle timeout.
     pub fn live(&self, idle_ttl_seconds: i64) -> bool {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now();
         self.revoked_at.is_none()
             && self.expires_at > now
             && self.last_seen_at + Duration::seconds(idle_ttl_seconds) > now
@@ -236,7 +236,7 @@ pub async fn request_code(
         return Ok(None);
     }
     let (otp, code, link) = new_otp(flow, &email);
-    store.insert_otp(&otp, OffsetDateTime::now_utc()).await?;
+    store.insert_otp(&otp, crate::clock::now()).await?;
     Ok(Some(CodeToSend { email, code, link }))
 }
 
@@ -251,7 +251,7 @@ pub async fn verify_code(
     let Some(otp) = store.try_otp(flow.id, OTP_MAX_ATTEMPTS).await? else {
         return Err(LoginError::InvalidCode);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let matches = crypto::ct_eq(&otp.code_digest, &otp_digest(flow.id, code));
     if !matches || otp.expires_at <= now {
         if otp.attempts >= OTP_MAX_ATTEMPTS {
@@ -271,7 +271,7 @@ pub async fn verify_link(
     link: &str,
 ) -> Result<super::users::UserRecord, LoginError> {
     let digest = crypto::sha256(link.as_bytes());
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     match store.find_otp_by_link(&digest).await? {
         Some(otp)
             if otp.flow_id == flow.id && otp.consumed_at.is_none() && otp.expires_at > now =>
@@ -297,13 +297,13 @@ async fn complete(
             if !u.email_verified {
                 // Receiving the code proves the address.
                 u.email_verified = true;
-                u.updated_at = super::tenants::now();
+                u.updated_at = crate::clock::now();
                 store.update_user(&u).await?;
             }
             Ok(u)
         }
         None if tenant.signup_policy == shared::admin::SignupPolicy::Open => {
-            let at = super::tenants::now();
+            let at = crate::clock::now();
             let u = super::users::UserRecord {
                 id: Uuid::now_v7(),
                 tenant_id: tenant.id,
@@ -452,7 +452,7 @@ mod tests {
 
     #[test]
     fn sessions_are_touched_at_most_every_twentieth_of_the_idle_timeout() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now();
         let s = Session {
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),

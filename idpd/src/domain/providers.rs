@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
-use super::tenants::{NATIVE_PROVIDER, Tenant, now};
+use super::tenants::{NATIVE_PROVIDER, Tenant};
 use super::upstream::{self, Upstreams};
+use crate::clock::now;
 use crate::crypto::MasterKey;
 use crate::store::{Store, StoreError};
 

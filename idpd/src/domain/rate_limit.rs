@@ -1,8 +1,6 @@
 //! Fixed-window rate limits with their counters in the database, so a limit holds across
 //! restarts and across instances (docs/security.md invariant 4).
 
-use time::OffsetDateTime;
-
 use crate::store::{Store, StoreError};
 
 /// A limit: at most `max` hits per `window_seconds`.
@@ -33,7 +31,7 @@ pub async fn hit(
     key: &str,
     limit: Limit,
 ) -> Result<Result<(), i64>, StoreError> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now().unix_timestamp();
     let window_start = now - now.rem_euclid(limit.window_seconds);
     let count = store.hit(key, window_start).await?;
     if count > limit.max {

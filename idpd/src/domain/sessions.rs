@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::error::{Error, Result};
 use super::login::Session;
-use super::tenants::{Tenant, now};
+use super::tenants::Tenant;
 use super::users;
+use crate::clock::now;
 use crate::store::Store;
 
 /// A live session and the email of its user (`None` if the user is gone).

@@ -57,13 +57,6 @@ pub struct TenantRules {
     pub https: bool,
 }
 
-/// Truncates to microseconds, the precision both backends store.
-pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .unwrap_or(t)
-}
-
 /// `__Host-` cookies are host-only, `Secure` and `Path=/` (RFC 6265bis §4.1.3.2); the tenant
 /// id in the name keeps tenants on one host from ever sharing a session.
 pub fn default_cookie_name(id: Uuid, domain: Option<&str>) -> String {
@@ -104,7 +97,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    let now = now();
+    let now = crate::clock::now();
     let mut tenant = Tenant {
         id,
         slug: String::new(),
@@ -230,7 +223,7 @@ pub async fn update(
         tenant.access_token_alg = alg;
         keys::ensure_active(store, master, tenant.id, alg).await?;
     }
-    tenant.updated_at = now();
+    tenant.updated_at = crate::clock::now();
     Ok(store.update_tenant(&tenant).await?)
 }
 

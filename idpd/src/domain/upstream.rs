@@ -24,8 +24,9 @@ use uuid::Uuid;
 
 use super::login::LoginFlow;
 use super::providers::ProviderRecord;
-use super::tenants::{Tenant, now};
+use super::tenants::Tenant;
 use super::users::{UserRecord, normalize_email};
+use crate::clock::now;
 use crate::crypto::{self, MasterKey};
 use crate::outbound::{Outbound, OutboundError};
 use crate::store::{Store, StoreError};
@@ -221,7 +222,7 @@ pub struct UpstreamLogin {
 
 impl UpstreamLogin {
     pub fn live(&self) -> bool {
-        self.consumed_at.is_none() && self.expires_at > OffsetDateTime::now_utc()
+        self.consumed_at.is_none() && self.expires_at > crate::clock::now()
     }
 }
 

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
 use super::locales::canonical_tag;
-use super::tenants::{MAX_PAGE, Tenant, now};
+use super::tenants::{MAX_PAGE, Tenant};
+use crate::clock::now;
 use crate::store::{Store, StoreError};
 
 /// RFC 5321 §4.5.3.1.3 limits a path to 256 octets, which leaves 254 for the address.

@@ -60,7 +60,7 @@ pub async fn drop_pg(name: &str) {
 /// A tenant whose keys were made two hours ago, rotating every hour.
 pub async fn tenant_with_old_keys(store: &dyn Store, master: &MasterKey, slug: &str) -> Tenant {
     let id = Uuid::now_v7();
-    let two_hours_ago = tenants::now() - Duration::hours(2);
+    let two_hours_ago = idpd::clock::now() - Duration::hours(2);
     let keys: Vec<KeyRecord> = keys::initial_keys(master, id)
         .unwrap()
         .into_iter()
@@ -94,7 +94,7 @@ pub async fn tenant_with_old_keys(store: &dyn Store, master: &MasterKey, slug: &
 
 /// Stores an enabled, verified user of `tenant_id` with `email`.
 pub async fn insert_user(store: &dyn Store, tenant_id: Uuid, email: &str) -> UserRecord {
-    let now = tenants::now();
+    let now = idpd::clock::now();
     let user = UserRecord {
         id: Uuid::now_v7(),
         tenant_id,

@@ -20,7 +20,8 @@ use uuid::Uuid;
 pub use ring::{KeyRing, LoadedKey, TenantKeys};
 
 use super::error::{Error, Result};
-use super::tenants::{Tenant, now};
+use super::tenants::Tenant;
+use crate::clock::now;
 use crate::crypto::{self, MasterKey};
 use crate::store::Store;
 
@@ -118,7 +119,7 @@ pub async fn ensure_active(
     alg: Alg,
 ) -> Result<()> {
     let existing = store.list_keys(tenant_id).await?;
-    let has_key = lifecycle(&existing, OffsetDateTime::now_utc())
+    let has_key = lifecycle(&existing, crate::clock::now())
         .iter()
         .any(|v| v.record.alg == alg && v.state == KeyState::Active);
     if !has_key {
@@ -175,7 +176,7 @@ pub async fn list(
     include_removed: bool,
 ) -> Result<Vec<KeyView>> {
     let keys = store.list_keys(tenant.id).await?;
-    let mut views: Vec<KeyView> = lifecycle(&keys, OffsetDateTime::now_utc())
+    let mut views: Vec<KeyView> = lifecycle(&keys, crate::clock::now())
         .into_iter()
         .filter(|v| include_removed || v.state != KeyState::Removed)
         .collect();
@@ -248,7 +249,7 @@ pub async fn retire(store: &dyn Store, kid: &str, force: bool) -> Result<(String
 
 async fn view_of(store: &dyn Store, tenant_id: Uuid, kid: &str) -> Result<KeyView> {
     let keys = store.list_keys(tenant_id).await?;
-    lifecycle(&keys, OffsetDateTime::now_utc())
+    lifecycle(&keys, crate::clock::now())
         .into_iter()
         .find(|v| v.record.kid == kid)
         .ok_or_else(|| Error::NotFound(format!("key {kid:?}")))

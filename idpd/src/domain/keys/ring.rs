@@ -60,7 +60,7 @@ pub struct TenantKeys {
 impl TenantKeys {
     /// The key that signs with `alg` now: the newest activated one.
     pub fn active(&self, alg: Alg) -> Option<&Arc<LoadedKey>> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now();
         self.keys
             .iter()
             .filter(|k| k.alg == alg && k.activates_at <= now)
@@ -78,9 +78,7 @@ impl TenantKeys {
 
     fn fresh(&self) -> bool {
         self.read_started.elapsed() < RING_REFRESH
-            && self
-                .valid_until
-                .is_none_or(|t| OffsetDateTime::now_utc() < t)
+            && self.valid_until.is_none_or(|t| crate::clock::now() < t)
     }
 }
 
@@ -183,7 +181,7 @@ fn build(
     previous: Option<&TenantKeys>,
     read_started: Instant,
 ) -> TenantKeys {
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let views = lifecycle(&records, now);
     let mut keys = Vec::new();
     let mut jwks = Vec::new();

@@ -265,7 +265,6 @@ pub fn response_url(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::OffsetDateTime;
     use uuid::Uuid;
 
     fn client(uris: &[&str]) -> ClientRecord {
@@ -285,8 +284,8 @@ mod tests {
             secret_digest: None,
             previous_secret_digest: None,
             previous_secret_expires_at: None,
-            created_at: OffsetDateTime::now_utc(),
-            updated_at: OffsetDateTime::now_utc(),
+            created_at: crate::clock::now(),
+            updated_at: crate::clock::now(),
         }
     }
 

@@ -30,7 +30,7 @@ pub async fn issue_code(
         client_id: req.client_id.clone(),
         user_id: session.user_id,
         session_id: Some(session.id),
-        created_at: crate::domain::tenants::now(),
+        created_at: crate::clock::now(),
         revoked_at: None,
         device_id: None,
     };
@@ -63,7 +63,7 @@ pub async fn exchange_code(
     verifier: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     check_grant(client, GRANT_AUTHORIZATION_CODE)?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let digest = crypto::sha256(code.as_bytes());
     let code = match ctx.store.redeem_code(&digest, now).await? {
         Redemption::Fresh(c) if c.tenant_id == ctx.tenant.id => c,
@@ -188,7 +188,7 @@ pub async fn refresh(
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     check_grant(client, GRANT_REFRESH_TOKEN)?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let digest = crypto::sha256(token.as_bytes());
     let Some(presented) = ctx.store.find_refresh(&digest).await? else {
         return Err(OAuthError::invalid_grant("invalid refresh token"));
@@ -378,7 +378,7 @@ async fn id_token(
     access_token: &str,
 ) -> Result<String, OAuthError> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now().unix_timestamp();
     // at_hash: the left half of the access token's hash, with the hash of the signing
     // algorithm (OIDC Core §3.1.3.6): SHA-256 for RS256/ES256, SHA-512 for Ed25519.
     let at_hash = {

@@ -7,7 +7,6 @@
 //! authorization is consumed by one conditional UPDATE.
 
 use serde::Serialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::code::{live_user, mint_refresh_for, respond};
@@ -151,7 +150,7 @@ pub async fn lookup(
     else {
         return Ok(None);
     };
-    if a.state != DeviceState::Pending || a.expires_at <= OffsetDateTime::now_utc() {
+    if a.state != DeviceState::Pending || a.expires_at <= crate::clock::now() {
         return Ok(None);
     }
     // The same policy as at the token endpoint (SEC-22/25): a disabled client, or one no
@@ -175,7 +174,7 @@ pub async fn decide(
             ctx.tenant.id,
             &authorization.user_code_digest,
             decision,
-            crate::domain::tenants::now(),
+            crate::clock::now(),
         )
         .await
 }
@@ -187,7 +186,7 @@ pub async fn poll(
     device_code: &str,
 ) -> Result<TokenResponse, OAuthError> {
     check_grant(client, GRANT_DEVICE_CODE)?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let digest = crypto::sha256(device_code.as_bytes());
     let found = ctx
         .store
@@ -247,7 +246,7 @@ pub async fn poll(
         client_id: client.client_id.clone(),
         user_id,
         session_id: None,
-        created_at: crate::domain::tenants::now(),
+        created_at: crate::clock::now(),
         revoked_at: None,
         device_id: None,
     };

@@ -54,7 +54,7 @@ pub async fn grant(
     if !u.verify_inbound(device.alg, &device.public_key) {
         return Err(invalid());
     }
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now();
     let exp = check_claims(
         &u.claims,
         &device.user_id.to_string(),
@@ -70,7 +70,7 @@ pub async fn grant(
     let user = live_user(ctx, device.user_id).await?;
     let scopes = scope::narrow(scope, &client.scopes)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid())?;
-    let at = crate::domain::tenants::now();
+    let at = crate::clock::now();
     let family = TokenFamily {
         id: Uuid::new_v4(),
         tenant_id: ctx.tenant.id,

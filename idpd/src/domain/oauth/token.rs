@@ -209,7 +209,7 @@ pub async fn issue_access_token_via(
     family: Option<&crate::domain::grants::TokenFamily>,
     idp: Option<&str>,
 ) -> Result<(String, i64), OAuthError> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
     let claims = AccessClaims {
         iss: ctx.issuer.to_owned(),
@@ -332,7 +332,7 @@ async fn verify_signed_at(
     if !u.verify(key.alg, &key.public_key) || u.typ() != Some(typ) {
         return Ok(None);
     }
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now().unix_timestamp();
     let iss_ok = u.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer);
     let live = !check_exp
         || u.claims
@@ -411,7 +411,7 @@ async fn revoke_refresh(
     };
     if family.tenant_id == ctx.tenant.id && family.client_id == client.client_id {
         ctx.store
-            .revoke_family(family.id, OffsetDateTime::now_utc())
+            .revoke_family(family.id, crate::clock::now())
             .await?;
     }
     Ok(())

@@ -47,7 +47,7 @@ pub(crate) fn front_ctx<'a>(state: &'a AppState, ep: &'a TenantEndpoint) -> Fron
         upstreams: &state.upstreams,
         master_key: &state.master_key,
         mailer: &state.mailer,
-        now: time::OffsetDateTime::now_utc(),
+        now: crate::clock::now(),
         request_id,
         peer,
     }
