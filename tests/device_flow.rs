@@ -95,6 +95,8 @@ async fn device_flow_end_to_end(backend: Backend) {
     assert_eq!(events[0]["target"], client_id.as_str());
     assert!(events[0]["actor"].as_str().unwrap().starts_with("user:"));
 
+    // This device polled before the approval: the next poll waits its interval.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let (st, t) = poll_until_decided(idpd, &client_id, device_code, 1).await;
     assert_eq!(st, 200, "{t}");
     assert!(

@@ -313,8 +313,8 @@ pub async fn introspect(idpd: &Idpd, token: &str) -> Value {
     op.introspect(&creds.basic(), token).await.json()
 }
 
-/// Polls (waiting `interval` seconds between polls) until the answer is not
-/// `authorization_pending`; (status, JSON).
+/// Polls until the answer is not `authorization_pending`: at once (the first poll may come
+/// at any time), then every `interval` seconds (RFC 8628 §3.5); (status, JSON).
 pub async fn poll_until_decided(
     idpd: &Idpd,
     client_id: &str,
@@ -322,11 +322,11 @@ pub async fn poll_until_decided(
     interval: u64,
 ) -> (u16, Value) {
     for _ in 0..20 {
-        tokio::time::sleep(std::time::Duration::from_millis(interval * 1000 + 100)).await;
         let (st, v) = poll(idpd, client_id, device_code).await;
         if v["error"] != "authorization_pending" {
             return (st, v);
         }
+        tokio::time::sleep(std::time::Duration::from_millis(interval * 1000 + 100)).await;
     }
     panic!("the device authorization was never decided");
 }

@@ -1,0 +1,221 @@
+//! The redemption rules of the token endpoint, at the domain level on both backends, with a
+//! frozen clock instead of sleeps: a code is single use and short-lived, and its reuse
+//! revokes what it issued; a refresh token rotates, and replaying a rotated one revokes the
+//! family; a device code answers slow_down before its interval and expired_token after its
+//! lifetime. (tests/ drives the same rules over HTTP against the real daemon.)
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
+use idpd::clock::{self, Frozen};
+use idpd::crypto::MasterKey;
+use idpd::domain::clients::{self, ClientRecord};
+use idpd::domain::keys::KeyRing;
+use idpd::domain::login::Session;
+use idpd::domain::oauth::authorize::AuthorizationRequest;
+use idpd::domain::oauth::device_code::{self, Timing};
+use idpd::domain::oauth::token::{Ctx, TokenResponse};
+use idpd::domain::oauth::{ErrorCode, code};
+use idpd::domain::tenants::Tenant;
+use idpd::store::Store;
+use shared::admin::CreateClient;
+use time::Duration;
+
+const REDIRECT: &str = "https://rp.test/cb";
+/// RFC 7636 appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct World {
+    store: Arc<dyn Store>,
+    ring: KeyRing,
+    tenant: Tenant,
+    client: ClientRecord,
+    session: Session,
+}
+
+impl World {
+    async fn new(store: Arc<dyn Store>) -> World {
+        let master = Arc::new(MasterKey::from_bytes(&[9u8; 32]));
+        let tenant = tenant_with_old_keys(store.as_ref(), &master, "acme").await;
+        let (client, _) = clients::create(
+            store.as_ref(),
+            &tenant,
+            CreateClient {
+                name: "app".into(),
+                client_id: Some("app".into()),
+                public: true,
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                grant_types: vec![
+                    "authorization_code".into(),
+                    "refresh_token".into(),
+                    clients::GRANT_DEVICE_CODE.into(),
+                ],
+                scopes: vec![],
+                access_token_ttl_seconds: None,
+                id_token_alg: None,
+            },
+        )
+        .await
+        .expect("client");
+        let user = insert_user(store.as_ref(), tenant.id, "a@example.com").await;
+        let (session, _) = Session::new(&tenant, user.id, "native", &["otp"]);
+        store.insert_session(&session).await.expect("session");
+        World {
+            ring: KeyRing::new(master),
+            store,
+            tenant,
+            client,
+            session,
+        }
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            store: self.store.as_ref(),
+            ring: &self.ring,
+            tenant: &self.tenant,
+            issuer: "https://idp.test/t/acme",
+            auth_failure_limit: 0,
+        }
+    }
+
+    async fn code(&self) -> String {
+        let req = AuthorizationRequest {
+            client_id: self.client.client_id.clone(),
+            redirect_uri: REDIRECT.into(),
+            scope: vec!["openid".into(), "offline_access".into()],
+            state: None,
+            nonce: None,
+            code_challenge: CHALLENGE.into(),
+            prompt_none: false,
+            prompt_login: false,
+            max_age: None,
+            login_hint: None,
+            ui_locales: vec![],
+        };
+        code::issue_code(&self.ctx(), &req, &self.session)
+            .await
+            .expect("code")
+    }
+
+    async fn exchange(&self, c: &str) -> Result<TokenResponse, ErrorCode> {
+        code::exchange_code(&self.ctx(), &self.client, c, Some(REDIRECT), Some(VERIFIER))
+            .await
+            .map_err(|e| e.code)
+    }
+
+    async fn refresh(&self, rt: &str) -> Result<TokenResponse, ErrorCode> {
+        code::refresh(&self.ctx(), &self.client, rt, None)
+            .await
+            .map_err(|e| e.code)
+    }
+}
+
+/// Runs `scenario` on every backend with a clock frozen at the real now.
+async fn each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(World, Frozen) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for (store, pg, _dir) in stores().await {
+        let clock = Frozen::new(clock::now());
+        clock::at(&clock, async {
+            let world = World::new(store).await;
+            scenario(world, clock.clone()).await;
+        })
+        .await;
+        if let Some(name) = pg {
+            drop_pg(&name).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_code_is_single_use_and_its_replay_revokes_what_it_issued() {
+    each_backend(|w, _clock| async move {
+        let c = w.code().await;
+        let first = w.exchange(&c).await.expect("first redemption");
+        let rt = first
+            .refresh_token
+            .expect("offline_access gives a refresh token");
+        assert_eq!(w.exchange(&c).await.unwrap_err(), ErrorCode::InvalidGrant);
+        // RFC 9700 §4.5: the replay revokes the tokens the code gave.
+        assert_eq!(w.refresh(&rt).await.unwrap_err(), ErrorCode::InvalidGrant);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_code_lives_one_minute() {
+    each_backend(|w, clock| async move {
+        let c = w.code().await;
+        clock.advance(Duration::seconds(59));
+        let late = w.code().await;
+        w.exchange(&c).await.expect("59 s old: still valid");
+        clock.advance(Duration::seconds(61));
+        assert_eq!(
+            w.exchange(&late).await.unwrap_err(),
+            ErrorCode::InvalidGrant
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
+    each_backend(|w, clock| async move {
+        let c = w.code().await;
+        let rt1 = w.exchange(&c).await.unwrap().refresh_token.unwrap();
+        clock.advance(Duration::minutes(5));
+        let rt2 = w.refresh(&rt1).await.unwrap().refresh_token.unwrap();
+        assert_ne!(rt1, rt2, "rotated");
+        // The old one again: refused, and the family with it (RFC 9700 §4.14.2).
+        assert_eq!(w.refresh(&rt1).await.unwrap_err(), ErrorCode::InvalidGrant);
+        assert_eq!(w.refresh(&rt2).await.unwrap_err(), ErrorCode::InvalidGrant);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_codes_pace_their_polls_and_expire() {
+    each_backend(|w, clock| async move {
+        let timing = Timing {
+            ttl_seconds: 600,
+            interval_seconds: 5,
+        };
+        let poll = |dc: String| {
+            let w = &w;
+            async move {
+                device_code::poll(&w.ctx(), &w.client, &dc)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.code)
+            }
+        };
+        let a = device_code::authorize_device(&w.ctx(), &w.client, Some("openid"), timing, None)
+            .await
+            .expect("device authorization");
+        assert_eq!(
+            poll(a.device_code.clone()).await,
+            Err(ErrorCode::AuthorizationPending),
+            "the first poll may come at once"
+        );
+        clock.advance(Duration::seconds(4));
+        assert_eq!(poll(a.device_code.clone()).await, Err(ErrorCode::SlowDown));
+        // slow_down adds 5 s to the interval (RFC 8628 §3.5): 10 s from now.
+        clock.advance(Duration::seconds(9));
+        assert_eq!(poll(a.device_code.clone()).await, Err(ErrorCode::SlowDown));
+        clock.advance(Duration::seconds(15));
+        assert_eq!(
+            poll(a.device_code.clone()).await,
+            Err(ErrorCode::AuthorizationPending)
+        );
+        clock.advance(Duration::seconds(600));
+        assert_eq!(poll(a.device_code).await, Err(ErrorCode::ExpiredToken));
+    })
+    .await;
+}
