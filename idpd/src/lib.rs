@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod mail;
+pub mod model;
 pub mod outbound;
 pub mod serve;
 pub mod store;

@@ -1,28 +1,16 @@
 //! Admin API bearer tokens: minted once, stored as a SHA-256 digest, checked per request.
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 use super::error::{Error, Result};
 use crate::clock::now;
 use crate::crypto;
+pub use crate::model::admin_tokens::AdminToken;
 use crate::store::Store;
 
 /// Recognizable prefix so leaked admin tokens are easy to spot (and to scan for).
 pub const PREFIX: &str = "idp_admin_";
-
-/// An admin token as stored: never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminToken {
-    pub id: Uuid,
-    pub name: String,
-    pub digest: [u8; 32],
-    /// `None`: the token may act on every tenant.
-    pub tenant_id: Option<Uuid>,
-    pub created_at: OffsetDateTime,
-    pub expires_at: Option<OffsetDateTime>,
-    pub revoked_at: Option<OffsetDateTime>,
-}
 
 /// A freshly minted token: the secret to show once, and the record to store.
 pub fn mint(name: &str, expires_in: Option<Duration>) -> (String, AdminToken) {

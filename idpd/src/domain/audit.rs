@@ -2,20 +2,12 @@
 //! Every admin change and every login attempt becomes one event. Events never hold secrets:
 //! callers pass names and ids, never request bodies, codes or tokens.
 
-use time::OffsetDateTime;
-use uuid::Uuid;
-
 use crate::clock::now;
+pub use crate::model::audit::{AuditEvent, AuditQuery, NewAuditEvent, Outcome};
 use crate::store::Store;
 
 /// Most events one query returns.
 pub const MAX_LIMIT: u32 = 1000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    Failure,
-}
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
@@ -34,25 +26,6 @@ impl Outcome {
     }
 }
 
-/// An event about to be recorded.
-#[derive(Debug, Clone)]
-pub struct NewAuditEvent {
-    pub at: OffsetDateTime,
-    pub tenant_id: Option<Uuid>,
-    /// The tenant's slug at the time of the event.
-    pub tenant: Option<String>,
-    /// `admin:<token name>`, `user:<id>`, `client:<id>` or `anonymous`.
-    pub actor: String,
-    /// `<noun>.<verb>`, e.g. `client.create`, `login.code`.
-    pub action: String,
-    pub target: Option<String>,
-    pub outcome: Outcome,
-    /// Why it failed: an error code, never a secret.
-    pub reason: Option<String>,
-    pub request_id: Option<String>,
-    pub client_ip: Option<String>,
-}
-
 impl NewAuditEvent {
     pub fn new(actor: impl Into<String>, action: impl Into<String>, outcome: Outcome) -> Self {
         NewAuditEvent {
@@ -68,32 +41,6 @@ impl NewAuditEvent {
             client_ip: None,
         }
     }
-}
-
-/// A recorded event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub seq: i64,
-    pub at: OffsetDateTime,
-    pub tenant: Option<String>,
-    pub actor: String,
-    pub action: String,
-    pub target: Option<String>,
-    pub outcome: Outcome,
-    pub reason: Option<String>,
-    pub request_id: Option<String>,
-    pub client_ip: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    pub tenant: Option<String>,
-    /// An exact action, or a noun matching all its verbs.
-    pub action: Option<String>,
-    pub since: Option<OffsetDateTime>,
-    /// Events after this sequence number, oldest first (for following the log).
-    pub after: Option<i64>,
-    pub limit: u32,
 }
 
 /// Records `event` without holding up the answer.

@@ -2,7 +2,7 @@
 //! admin operations on them.
 
 use shared::admin::{CreateClient, GRANT_TYPES, UpdateClient};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
@@ -26,28 +26,6 @@ pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// A client as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientRecord {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub client_id: String,
-    pub name: String,
-    pub public: bool,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub scopes: Vec<String>,
-    pub access_token_ttl_seconds: i64,
-    pub id_token_alg: shared::admin::Alg,
-    pub disabled: bool,
-    pub secret_digest: Option<[u8; 32]>,
-    pub previous_secret_digest: Option<[u8; 32]>,
-    pub previous_secret_expires_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
 
 impl ClientRecord {
     pub fn allows_grant(&self, grant: &str) -> bool {
@@ -352,6 +330,7 @@ fn check_uris(field: &str, uris: &[String], errors: &mut Vec<FieldError>) -> Vec
     uris.to_vec()
 }
 
+pub use crate::model::clients::ClientRecord;
 /// Registration rules for redirect URIs, shared with idpctl (which checks apply files
 /// before sending anything).
 pub use shared::admin::redirect_uri_problem;

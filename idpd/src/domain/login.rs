@@ -6,30 +6,16 @@
 //! 5 times (each try is counted in the database *before* the comparison, so concurrent
 //! guesses cannot overshoot), and only the newest code of an address is valid (SEC-16).
 
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::oauth::authorize::AuthorizationRequest;
 use crate::crypto;
+pub use crate::model::login::{LoginFlow, Otp, Session};
 
 pub const FLOW_TTL: Duration = Duration::minutes(30);
 pub const OTP_TTL: Duration = Duration::minutes(10);
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginFlow {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub secret_digest: [u8; 32],
-    pub request: AuthorizationRequest,
-    pub email: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    /// An internal path (made by idpd, never taken from a request) where the browser goes
-    /// after the login instead of back to a client: the device page (RFC 8628 §3.3).
-    pub resume: Option<String>,
-}
 
 impl LoginFlow {
     /// A new flow and the secret for its cookie.
@@ -64,20 +50,6 @@ impl LoginFlow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Otp {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub flow_id: Uuid,
-    pub email: String,
-    pub code_digest: [u8; 32],
-    pub link_digest: [u8; 32],
-    pub attempts: i64,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    pub consumed_at: Option<OffsetDateTime>,
-}
-
 /// A fresh one-time code and magic-link token for `email` in `flow`.
 pub fn new_otp(flow: &LoginFlow, email: &str) -> (Otp, String, String) {
     let n = u32::from_be_bytes(crypto::random_bytes::<4>()) % 1_000_000;
@@ -108,21 +80,6 @@ pub fn otp_digest(flow_id: Uuid, code: &str) -> [u8; 32] {
 
 /// The longest time between two writes of a session's `last_seen_at`.
 pub const TOUCH_INTERVAL_MAX_SECONDS: i64 = 60;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    pub token_digest: [u8; 32],
-    pub provider: String,
-    pub amr: Vec<String>,
-    pub auth_time: OffsetDateTime,
-    pub created_at: OffsetDateTime,
-    pub last_seen_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    pub revoked_at: Option<OffsetDateTime>,
-}
 
 impl Session {
     /// A new session (a new id and cookie value at every login: no fixation, SEC-18).

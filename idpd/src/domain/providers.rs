@@ -4,9 +4,7 @@
 //! `issuer` must equal the configured one, OIDC Discovery §4.3), the sealed upstream client
 //! secret, the atomic switch of the default provider, and `provider test`.
 
-use serde::{Deserialize, Serialize};
 use shared::admin::{CreateProvider, ProviderCheck, ProviderKind, ProviderTest, UpdateProvider};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
@@ -14,43 +12,12 @@ use super::tenants::{NATIVE_PROVIDER, Tenant};
 use super::upstream::{self, Upstreams};
 use crate::clock::now;
 use crate::crypto::MasterKey;
+pub use crate::model::providers::{ProviderConfig, ProviderRecord};
 use crate::store::{Store, StoreError};
 
 pub const MAX_SCOPES: usize = 20;
 pub const MAX_DOMAINS: usize = 50;
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
-
-/// What an external provider is configured with (the `config` JSON column).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ProviderConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-    pub userinfo_endpoint: Option<String>,
-    /// The endpoints came from discovery.
-    pub discovery: bool,
-    pub scopes: Vec<String>,
-    pub email_domains: Vec<String>,
-    pub link_by_email: bool,
-}
-
-/// A provider as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderRecord {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub name: String,
-    pub kind: ProviderKind,
-    pub is_default: bool,
-    pub config: ProviderConfig,
-    /// The upstream client secret, sealed with the master key and bound to the provider id.
-    pub client_secret_sealed: Option<Vec<u8>>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
 
 impl ProviderRecord {
     pub fn is_external(&self) -> bool {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use shared::admin::{
     Alg, CreateTenant, SameSite, SessionSettings, SessionSettingsPatch, SignupPolicy, UpdateTenant,
 };
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
@@ -15,29 +14,8 @@ use super::keys::{self, MIN_ROTATION_INTERVAL_SECONDS};
 use super::locales::canonical_tag;
 use super::slug;
 use crate::crypto::MasterKey;
+pub use crate::model::tenants::{NATIVE_PROVIDER, Tenant};
 use crate::store::{Store, StoreError};
-
-/// A tenant as the domain sees it. The issuer is derived from `public_url` at the edge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    pub id: Uuid,
-    pub slug: String,
-    pub display_name: String,
-    pub locales: Vec<String>,
-    pub session: SessionSettings,
-    pub signup_policy: SignupPolicy,
-    /// Name of the default identity provider.
-    pub default_provider: String,
-    /// Algorithm of the access tokens this tenant issues.
-    pub access_token_alg: Alg,
-    /// Automatic key rotation interval; `None` is off.
-    pub key_rotation_interval_seconds: Option<i64>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-/// Name of the built-in passwordless provider every tenant starts with.
-pub const NATIVE_PROVIDER: &str = "native";
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_LOCALES: usize = 32;

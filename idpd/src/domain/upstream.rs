@@ -28,6 +28,7 @@ use super::tenants::Tenant;
 use super::users::{UserRecord, normalize_email};
 use crate::clock::now;
 use crate::crypto::{self, MasterKey};
+pub use crate::model::upstream::{UpstreamLink, UpstreamLogin};
 use crate::outbound::{Outbound, OutboundError};
 use crate::store::{Store, StoreError};
 
@@ -203,21 +204,6 @@ impl Upstreams {
     pub fn forget_jwks(&self) {
         self.jwks.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
-}
-
-/// One redirect to the upstream, as stored (single use, [`LOGIN_TTL`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamLogin {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub provider_id: Uuid,
-    pub flow_id: Uuid,
-    pub state_digest: [u8; 32],
-    pub nonce: String,
-    pub pkce_verifier: String,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    pub consumed_at: Option<OffsetDateTime>,
 }
 
 impl UpstreamLogin {
@@ -572,14 +558,4 @@ pub async fn local_user(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// A local user's link to an upstream subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamLink {
-    pub provider_id: Uuid,
-    pub subject: String,
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    pub created_at: OffsetDateTime,
 }

@@ -4,34 +4,18 @@
 //! trimmed and lower-cased: `Alice@Example.COM` and `alice@example.com` are one user.
 
 use shared::admin::{CreateUser, UpdateUser};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{Error, FieldError, Result};
 use super::locales::canonical_tag;
 use super::tenants::{MAX_PAGE, Tenant};
 use crate::clock::now;
+pub use crate::model::users::UserRecord;
 use crate::store::{Store, StoreError};
 
 /// RFC 5321 §4.5.3.1.3 limits a path to 256 octets, which leaves 254 for the address.
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_NAME_CHARS: usize = 200;
-
-/// A user as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    /// Lower-cased; unique in the tenant.
-    pub email: String,
-    pub email_verified: bool,
-    pub name: Option<String>,
-    /// BCP 47 tag in canonical case.
-    pub locale: Option<String>,
-    pub disabled: bool,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
 
 /// Checks an email address and returns it trimmed and lower-cased, or what is wrong with it.
 ///

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Result;
-use crate::domain::devices::{Device, DeviceAuthorization};
-use crate::domain::grants::{RefreshToken, TokenFamily};
+use crate::model::devices::{Device, DeviceAuthorization};
+use crate::model::grants::{RefreshToken, TokenFamily};
 
 /// An assertion `jti` of a device, kept until the assertion expires.
 pub struct UsedJti<'a> {

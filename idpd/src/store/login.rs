@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Result;
-use crate::domain::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
-use crate::domain::login::{LoginFlow, Otp, Session};
+use crate::model::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
+use crate::model::login::{LoginFlow, Otp, Session};
 
 #[async_trait]
 pub trait LoginStore: Send + Sync {

@@ -111,12 +111,12 @@ pub use devices::{DeviceStore, UsedJti};
 pub use login::{GrantStore, LoginStore};
 pub use providers::ProviderStore;
 
-use crate::domain::admin_tokens::AdminToken;
-use crate::domain::audit::{AuditEvent, AuditQuery, NewAuditEvent};
-use crate::domain::clients::ClientRecord;
-use crate::domain::keys::KeyRecord;
-use crate::domain::tenants::Tenant;
-use crate::domain::users::UserRecord;
+use crate::model::admin_tokens::AdminToken;
+use crate::model::audit::{AuditEvent, AuditQuery, NewAuditEvent};
+use crate::model::clients::ClientRecord;
+use crate::model::keys::KeyRecord;
+use crate::model::tenants::Tenant;
+use crate::model::users::UserRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,9 +6,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Result;
-use crate::domain::providers::ProviderRecord;
-use crate::domain::upstream::{UpstreamLink, UpstreamLogin};
-use crate::domain::users::UserRecord;
+use crate::model::providers::ProviderRecord;
+use crate::model::upstream::{UpstreamLink, UpstreamLogin};
+use crate::model::users::UserRecord;
 
 #[async_trait]
 pub trait ProviderStore: Send + Sync {

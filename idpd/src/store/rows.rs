@@ -8,11 +8,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Result, StoreError};
-use crate::domain::admin_tokens::AdminToken;
-use crate::domain::clients::ClientRecord;
-use crate::domain::keys::KeyRecord;
-use crate::domain::tenants::Tenant;
-use crate::domain::users::UserRecord;
+use crate::model::admin_tokens::AdminToken;
+use crate::model::clients::ClientRecord;
+use crate::model::keys::KeyRecord;
+use crate::model::tenants::Tenant;
+use crate::model::users::UserRecord;
 
 pub(super) fn tenant<'r, R>(row: &'r R) -> Result<Tenant>
 where
@@ -195,7 +195,7 @@ where
         .map_err(|_| StoreError::Corrupt(format!("{col} is not 32 bytes")))
 }
 
-pub(super) fn flow<'r, R>(row: &'r R) -> Result<crate::domain::login::LoginFlow>
+pub(super) fn flow<'r, R>(row: &'r R) -> Result<crate::model::login::LoginFlow>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -203,10 +203,10 @@ where
     Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Json<crate::domain::oauth::authorize::AuthorizationRequest>:
+    Json<crate::model::authorize::AuthorizationRequest>:
         Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(crate::domain::login::LoginFlow {
+    Ok(crate::model::login::LoginFlow {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         secret_digest: digest32(row, "secret_digest")?,
@@ -218,7 +218,7 @@ where
     })
 }
 
-pub(super) fn otp<'r, R>(row: &'r R) -> Result<crate::domain::login::Otp>
+pub(super) fn otp<'r, R>(row: &'r R) -> Result<crate::model::login::Otp>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -230,7 +230,7 @@ where
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let attempts = row.try_get("attempts")?;
-    Ok(crate::domain::login::Otp {
+    Ok(crate::model::login::Otp {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         flow_id: row.try_get("flow_id")?,
@@ -244,7 +244,7 @@ where
     })
 }
 
-pub(super) fn session<'r, R>(row: &'r R) -> Result<crate::domain::login::Session>
+pub(super) fn session<'r, R>(row: &'r R) -> Result<crate::model::login::Session>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -255,7 +255,7 @@ where
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
     Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(crate::domain::login::Session {
+    Ok(crate::model::login::Session {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         user_id: row.try_get("user_id")?,
@@ -270,7 +270,7 @@ where
     })
 }
 
-pub(super) fn family<'r, R>(row: &'r R) -> Result<crate::domain::grants::TokenFamily>
+pub(super) fn family<'r, R>(row: &'r R) -> Result<crate::model::grants::TokenFamily>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -280,7 +280,7 @@ where
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(crate::domain::grants::TokenFamily {
+    Ok(crate::model::grants::TokenFamily {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         client_id: row.try_get("client_id")?,
@@ -292,7 +292,7 @@ where
     })
 }
 
-pub(super) fn code<'r, R>(row: &'r R) -> Result<crate::domain::grants::AuthCode>
+pub(super) fn code<'r, R>(row: &'r R) -> Result<crate::model::grants::AuthCode>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -300,9 +300,9 @@ where
     Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-    Json<crate::domain::grants::CodeRequest>: Decode<'r, R::Database> + Type<R::Database>,
+    Json<crate::model::grants::CodeRequest>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(crate::domain::grants::AuthCode {
+    Ok(crate::model::grants::AuthCode {
         digest: digest32(row, "digest")?,
         tenant_id: row.try_get("tenant_id")?,
         family_id: row.try_get("family_id")?,
@@ -315,7 +315,7 @@ where
     })
 }
 
-pub(super) fn refresh<'r, R>(row: &'r R) -> Result<crate::domain::grants::RefreshToken>
+pub(super) fn refresh<'r, R>(row: &'r R) -> Result<crate::model::grants::RefreshToken>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -325,7 +325,7 @@ where
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(crate::domain::grants::RefreshToken {
+    Ok(crate::model::grants::RefreshToken {
         digest: digest32(row, "digest")?,
         family_id: row.try_get("family_id")?,
         scope: row.try_get("scope")?,

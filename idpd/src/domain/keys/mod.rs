@@ -12,7 +12,6 @@ mod ring;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use serde_json::Value;
 use shared::admin::{Alg, KeyState};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -23,6 +22,7 @@ use super::error::{Error, Result};
 use super::tenants::Tenant;
 use crate::clock::now;
 use crate::crypto::{self, MasterKey};
+pub use crate::model::keys::KeyRecord;
 use crate::store::Store;
 
 /// `Cache-Control: max-age` of the JWKS.
@@ -39,21 +39,6 @@ pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 pub const RING_REFRESH: StdDuration = StdDuration::from_secs(2);
 /// Shortest automatic rotation interval.
 pub const MIN_ROTATION_INTERVAL_SECONDS: i64 = 3600;
-
-/// A signing key as stored: the private key sealed under the master key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyRecord {
-    pub kid: String,
-    pub tenant_id: Uuid,
-    pub alg: Alg,
-    pub sealed_private: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub public_jwk: Value,
-    pub created_at: OffsetDateTime,
-    pub activates_at: OffsetDateTime,
-    /// Set when an operator retired the key before its natural end.
-    pub removed_at: Option<OffsetDateTime>,
-}
 
 /// A key with its derived life-cycle state at some instant.
 #[derive(Debug, Clone, PartialEq)]
@@ -311,7 +296,7 @@ mod tests {
             alg,
             sealed_private: vec![],
             public_key: vec![],
-            public_jwk: Value::Null,
+            public_jwk: serde_json::Value::Null,
             created_at: t0 + Duration::seconds(activates.min(0)),
             activates_at: t0 + Duration::seconds(activates),
             removed_at: removed.map(|r| t0 + Duration::seconds(r)),

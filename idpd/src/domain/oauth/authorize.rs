@@ -9,6 +9,7 @@ use url::Url;
 
 use super::scope;
 use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE};
+pub use crate::model::authorize::AuthorizationRequest;
 
 /// A failure that must not be redirected: the client or its redirect URI is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,22 +27,6 @@ fn redirect_error(error: &'static str, description: impl Into<String>) -> Redire
         error,
         description: description.into(),
     }
-}
-
-/// A validated authorization request.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuthorizationRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: Vec<String>,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: String,
-    pub prompt_none: bool,
-    pub prompt_login: bool,
-    pub max_age: Option<i64>,
-    pub login_hint: Option<String>,
-    pub ui_locales: Vec<String>,
 }
 
 impl AuthorizationRequest {

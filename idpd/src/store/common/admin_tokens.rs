@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Args, Backend, Db};
-use crate::domain::admin_tokens::AdminToken;
+use crate::model::admin_tokens::AdminToken;
 use crate::store::{AdminTokenStore, Result, conflict, rows};
 
 const INSERT: &str = "INSERT INTO idp_admin_tokens \

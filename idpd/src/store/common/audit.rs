@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::Backend;
-use crate::domain::audit::{AuditEvent, AuditQuery, NewAuditEvent, Outcome};
+use crate::model::audit::{AuditEvent, AuditQuery, NewAuditEvent, Outcome};
 use crate::store::{AuditStore, Result, StoreError};
 
 /// Optional filters are `($n IS NULL OR column = $n)`, so one statement serves every

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Backend;
-use crate::domain::clients::ClientRecord;
+use crate::model::clients::ClientRecord;
 use crate::store::{ClientStore, Result, StoreError, conflict, rows};
 
 #[async_trait]

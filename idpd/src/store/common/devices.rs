@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Backend, Db};
-use crate::domain::devices::{Device, DeviceAuthorization, DeviceState};
-use crate::domain::grants::{RefreshToken, TokenFamily};
+use crate::model::devices::{Device, DeviceAuthorization, DeviceState};
+use crate::model::grants::{RefreshToken, TokenFamily};
 use crate::store::{DeviceStore, Result, StoreError, UsedJti, conflict};
 
 type DbRow = <Db as sqlx::Database>::Row;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Args, Backend, Db};
-use crate::domain::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
+use crate::model::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
 use crate::store::{GrantStore, Result, rows};
 
 #[async_trait]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Args, Backend, Db};
-use crate::domain::keys::KeyRecord;
+use crate::model::keys::KeyRecord;
 use crate::store::{KeyStore, Result, StoreError, rows};
 
 pub(super) const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \

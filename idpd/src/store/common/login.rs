@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Backend;
-use crate::domain::login::{LoginFlow, Otp, Session};
+use crate::model::login::{LoginFlow, Otp, Session};
 use crate::store::{LoginStore, Result, rows};
 
 #[async_trait]

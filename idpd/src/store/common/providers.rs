@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Backend, Db};
-use crate::domain::providers::{ProviderConfig, ProviderRecord};
-use crate::domain::upstream::{UpstreamLink, UpstreamLogin};
-use crate::domain::users::UserRecord;
+use crate::model::providers::{ProviderConfig, ProviderRecord};
+use crate::model::upstream::{UpstreamLink, UpstreamLogin};
+use crate::model::users::UserRecord;
 use crate::store::{ProviderStore, Result, StoreError, conflict};
 
 type DbRow = <Db as sqlx::Database>::Row;

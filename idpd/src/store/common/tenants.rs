@@ -6,8 +6,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Backend;
-use crate::domain::keys::KeyRecord;
-use crate::domain::tenants::{NATIVE_PROVIDER, Tenant};
+use crate::model::keys::KeyRecord;
+use crate::model::tenants::{NATIVE_PROVIDER, Tenant};
 use crate::store::{Result, StoreError, TenantStore, conflict, rows};
 
 macro_rules! select_tenants {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::Backend;
-use crate::domain::users::UserRecord;
+use crate::model::users::UserRecord;
 use crate::store::{Result, StoreError, UserStore, conflict, rows};
 
 /// The insert of a user, also run inside other transactions (a user created with its
