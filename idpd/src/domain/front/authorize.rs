@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{Answer, Browser, Cookie, CookieKind, Front, Problem, try_store};
 use crate::domain::login::{self, LoginFlow, Session};
 use crate::domain::oauth::authorize::{self, AuthorizationRequest};
-use crate::domain::oauth::code;
+use crate::domain::oauth::{ErrorCode, code};
 use crate::domain::{clients, tenants};
 
 /// The authorization request `params` (query or form) from `browser`.
@@ -34,7 +34,10 @@ pub async fn authorize(
         Err(e) => {
             return Answer::redirect(authorize::response_url(
                 &redirect_uri,
-                &[("error", e.error), ("error_description", &e.description)],
+                &[
+                    ("error", e.error.as_str()),
+                    ("error_description", &e.description),
+                ],
                 params.get("state").map(String::as_str),
                 ctx.issuer,
             ));
@@ -53,7 +56,7 @@ pub async fn authorize(
         return Answer::redirect(authorize::response_url(
             &req.redirect_uri,
             &[
-                ("error", "login_required"),
+                ("error", ErrorCode::LoginRequired.as_str()),
                 ("error_description", "the user is not signed in"),
             ],
             req.state.as_deref(),
@@ -116,7 +119,7 @@ pub async fn finish(front: &Front<'_>, req: &AuthorizationRequest, session: &Ses
             tracing::error!(error = %e.description, cause = ?e.internal, "issuing a code failed");
             return Answer::redirect(authorize::response_url(
                 &req.redirect_uri,
-                &[("error", "temporarily_unavailable")],
+                &[("error", ErrorCode::TemporarilyUnavailable.as_str())],
                 req.state.as_deref(),
                 ctx.issuer,
             ));

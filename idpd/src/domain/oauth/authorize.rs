@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
+use super::ErrorCode;
 use super::scope;
 use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE};
 pub use crate::model::authorize::AuthorizationRequest;
@@ -18,11 +19,11 @@ pub struct UntrustedError(pub &'static str);
 /// A failure reported to the client through its redirect URI (RFC 6749 §4.1.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectError {
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: String,
 }
 
-fn redirect_error(error: &'static str, description: impl Into<String>) -> RedirectError {
+fn redirect_error(error: ErrorCode, description: impl Into<String>) -> RedirectError {
     RedirectError {
         error,
         description: description.into(),
@@ -100,17 +101,20 @@ pub fn check_request(
 ) -> Result<AuthorizationRequest, RedirectError> {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     if params.values().any(|v| v.len() > MAX_PARAM) {
-        return Err(redirect_error("invalid_request", "a parameter is too long"));
+        return Err(redirect_error(
+            ErrorCode::InvalidRequest,
+            "a parameter is too long",
+        ));
     }
     if get("request").is_some() {
         return Err(redirect_error(
-            "request_not_supported",
+            ErrorCode::RequestNotSupported,
             "request objects are not supported",
         ));
     }
     if get("request_uri").is_some() {
         return Err(redirect_error(
-            "request_uri_not_supported",
+            ErrorCode::RequestUriNotSupported,
             "request_uri is not supported",
         ));
     }
@@ -118,39 +122,47 @@ pub fn check_request(
         Some("code") => {}
         Some(_) => {
             return Err(redirect_error(
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
-        None => return Err(redirect_error("invalid_request", "missing response_type")),
+        None => {
+            return Err(redirect_error(
+                ErrorCode::InvalidRequest,
+                "missing response_type",
+            ));
+        }
     }
     if get("response_mode").is_some_and(|m| m != "query") {
         return Err(redirect_error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "only response_mode=query is supported",
         ));
     }
     // PKCE S256 for every client (RFC 9700 §2.1.1); plain is refused (RFC 7636 §4.2).
     let challenge = get("code_challenge").ok_or_else(|| {
-        redirect_error("invalid_request", "code_challenge is required (PKCE, S256)")
+        redirect_error(
+            ErrorCode::InvalidRequest,
+            "code_challenge is required (PKCE, S256)",
+        )
     })?;
     match get("code_challenge_method") {
         Some("S256") => {}
         _ => {
             return Err(redirect_error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge_method must be S256",
             ));
         }
     }
     if !valid_s256_challenge(challenge) {
         return Err(redirect_error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "code_challenge must be 43 base64url characters (SHA-256 of the verifier)",
         ));
     }
     let scope = scope::narrow(get("scope"), &client.scopes)
-        .map_err(|e| redirect_error("invalid_scope", e.description))?;
+        .map_err(|e| redirect_error(ErrorCode::InvalidScope, e.description))?;
     let mut prompt_none = false;
     let mut prompt_login = false;
     for p in get("prompt")
@@ -164,7 +176,7 @@ pub fn check_request(
             "consent" | "select_account" => {}
             _ => {
                 return Err(redirect_error(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!("unknown prompt value {p:?}"),
                 ));
             }
@@ -172,13 +184,16 @@ pub fn check_request(
     }
     if prompt_none && prompt_login {
         return Err(redirect_error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "prompt=none cannot be combined with other values",
         ));
     }
     let max_age = match get("max_age") {
         Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            redirect_error("invalid_request", "max_age must be a non-negative integer")
+            redirect_error(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
         })?),
         None => None,
     };
@@ -361,7 +376,7 @@ mod tests {
             ],
         ] {
             let e = check(&bad).unwrap_err();
-            assert_eq!(e.error, "invalid_request", "{bad:?}");
+            assert_eq!(e.error, ErrorCode::InvalidRequest, "{bad:?}");
         }
     }
 
@@ -380,27 +395,27 @@ mod tests {
         };
         assert_eq!(
             check(&[("response_type", "token")]).unwrap_err().error,
-            "unsupported_response_type"
+            ErrorCode::UnsupportedResponseType
         );
         assert_eq!(
             check(&[("scope", "openid admin")]).unwrap_err().error,
-            "invalid_scope"
+            ErrorCode::InvalidScope
         );
         assert_eq!(
             check(&[("request", "eyJ...")]).unwrap_err().error,
-            "request_not_supported"
+            ErrorCode::RequestNotSupported
         );
         assert_eq!(
             check(&[("request_uri", "https://x")]).unwrap_err().error,
-            "request_uri_not_supported"
+            ErrorCode::RequestUriNotSupported
         );
         assert_eq!(
             check(&[("prompt", "none login")]).unwrap_err().error,
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             check(&[("max_age", "-1")]).unwrap_err().error,
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         let r = check(&[
             ("prompt", "login"),

@@ -19,6 +19,14 @@ pub enum ErrorCode {
     SlowDown,
     AccessDenied,
     ExpiredToken,
+    /// Authorization endpoint answers (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
+    UnsupportedResponseType,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    LoginRequired,
+    /// Bearer token refusals (RFC 6750 §3.1).
+    InvalidToken,
+    InsufficientScope,
     /// Too many failures from this client or address: HTTP 429 with `Retry-After`, sent as
     /// `temporarily_unavailable` (RFC 6749 has no code of its own for it).
     RateLimited {
@@ -26,9 +34,10 @@ pub enum ErrorCode {
     },
 }
 
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ErrorCode {
+    /// The code as sent (`error=`), the same text as `Display` without an allocation.
+    pub fn as_str(&self) -> &'static str {
+        match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::InvalidGrant => "invalid_grant",
@@ -40,10 +49,22 @@ impl fmt::Display for ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::TemporarilyUnavailable | ErrorCode::RateLimited { .. } => {
                 "temporarily_unavailable"
             }
-        })
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -4,11 +4,12 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::OAuthResponse;
 use crate::domain::oauth::bearer::BearerError;
+use crate::domain::oauth::{ErrorCode, OAuthError};
 
 /// The token of an `Authorization: Bearer …` header (scheme case-insensitive), if any.
 pub struct BearerToken(pub Option<String>);
@@ -45,22 +46,27 @@ pub fn refused(e: BearerError) -> Response {
     match e {
         // RFC 6750 §3.1: no error code when no credentials were sent.
         BearerError::Missing => challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"idpd\"".into()),
-        BearerError::TwoTokens => (
-            StatusCode::BAD_REQUEST,
-            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_request\"")],
-            axum::Json(serde_json::json!({
-                "error": "invalid_request",
-                "error_description": "use one way to send the token",
-            })),
-        )
-            .into_response(),
+        BearerError::TwoTokens => {
+            let code = ErrorCode::InvalidRequest;
+            let mut res =
+                OAuthResponse::from(OAuthError::new(code, "use one way to send the token"))
+                    .into_response();
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_request\""),
+            );
+            res
+        }
         BearerError::InvalidToken => challenge(
             StatusCode::UNAUTHORIZED,
-            "Bearer error=\"invalid_token\"".into(),
+            format!("Bearer error=\"{}\"", ErrorCode::InvalidToken),
         ),
         BearerError::InsufficientScope(scope) => challenge(
             StatusCode::FORBIDDEN,
-            format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            format!(
+                "Bearer error=\"{}\", scope=\"{scope}\"",
+                ErrorCode::InsufficientScope
+            ),
         ),
         BearerError::Failed(e) => OAuthResponse::from(e).into_response(),
     }

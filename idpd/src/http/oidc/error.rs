@@ -36,7 +36,7 @@ impl IntoResponse for OAuthResponse {
         if let Some(internal) = &e.internal {
             tracing::error!(error = %e.code, cause = %internal, "OAuth request failed");
         }
-        let body = json!({ "error": e.code.to_string(), "error_description": e.description });
+        let body = json!({ "error": e.code.as_str(), "error_description": e.description });
         let mut res = (status, no_store(), Json(body)).into_response();
         if e.code == ErrorCode::InvalidClient && self.basic {
             res.headers_mut().insert(
@@ -71,11 +71,12 @@ pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
 /// JSON error for the public listener's unknown routes and methods.
 pub fn public_error(status: StatusCode, description: &str) -> Response {
     let code = if status == StatusCode::NOT_FOUND {
+        // Not an RFC 6749 code: no OAuth endpoint is there to answer.
         "not_found"
     } else if status == StatusCode::SERVICE_UNAVAILABLE {
-        "temporarily_unavailable"
+        ErrorCode::TemporarilyUnavailable.as_str()
     } else {
-        "invalid_request"
+        ErrorCode::InvalidRequest.as_str()
     };
     (
         status,
