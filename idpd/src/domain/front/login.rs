@@ -31,12 +31,14 @@ pub async fn page(front: &Front<'_>, browser: &Browser, flow_id: Option<&str>) -
 }
 
 /// A form post of the login pages: from our own page (SEC-07), of this browser's flow, with
-/// the flow's CSRF token.
-async fn checked(
+/// the flow's CSRF token. Returns the flow, its secret and the form's field `field` ("" when
+/// absent).
+async fn checked<'f>(
     front: &Front<'_>,
     browser: &Browser,
-    fields: Option<&HashMap<String, String>>,
-) -> Result<(LoginFlow, String), Answer> {
+    fields: Option<&'f HashMap<String, String>>,
+    field: &str,
+) -> Result<(LoginFlow, String, &'f str), Answer> {
     let forbidden = || Answer::problem(Problem::FormNotVerified);
     let Some(fields) = fields.filter(|_| browser.own_page) else {
         return Err(forbidden());
@@ -50,7 +52,8 @@ async fn checked(
     if !csrf_matches(fields.get("csrf"), &LoginFlow::csrf_token(&secret)) {
         return Err(forbidden());
     }
-    Ok((flow, secret))
+    let value = fields.get(field).map_or("", String::as_str);
+    Ok((flow, secret, value))
 }
 
 /// `POST {issuer}/login/email`: "send me a code" (or, for an address in a domain an external
@@ -60,14 +63,10 @@ pub async fn submit_email(
     browser: &Browser,
     fields: Option<&HashMap<String, String>>,
 ) -> Answer {
-    let (mut flow, secret) = match checked(front, browser, fields).await {
+    let (mut flow, secret, email) = match checked(front, browser, fields, "email").await {
         Ok(x) => x,
         Err(a) => return a,
     };
-    let email = fields
-        .and_then(|f| f.get("email"))
-        .map(String::as_str)
-        .unwrap_or("");
     if let Some(answer) = super::upstream::route_by_email(front, &flow, email).await {
         return answer.for_flow(&flow);
     }
@@ -130,20 +129,13 @@ pub async fn submit_code(
     browser: &Browser,
     fields: Option<&HashMap<String, String>>,
 ) -> Answer {
-    let (flow, secret) = match checked(front, browser, fields).await {
+    let (flow, secret, code) = match checked(front, browser, fields, "code").await {
         Ok(x) => x,
         Err(a) => return a,
     };
-    let code = fields
-        .and_then(|f| f.get("code"))
-        .map(String::as_str)
-        .unwrap_or("");
     let ctx = &front.ctx;
     let result = login::verify_code(ctx.store, ctx.tenant, &flow, code).await;
-    let counted = audit_attempt(front, "login.code", &flow, &result).await;
-    let mut answer = complete(front, flow, &secret, result, None).await;
-    answer.login_attempt = counted;
-    answer
+    attempted(front, "login.code", flow, &secret, result).await
 }
 
 /// `GET {issuer}/login/link?flow=…&token=…`: the magic link, valid in its own flow only.
@@ -158,8 +150,20 @@ pub async fn follow_link(
     };
     let ctx = &front.ctx;
     let result = login::verify_link(ctx.store, ctx.tenant, &flow, token).await;
-    let counted = audit_attempt(front, "login.link", &flow, &result).await;
-    let mut answer = complete(front, flow, &secret, result, None).await;
+    attempted(front, "login.link", flow, &secret, result).await
+}
+
+/// After a code or link check: audited, counted, and the login completed or the form shown
+/// again.
+async fn attempted(
+    front: &Front<'_>,
+    action: &str,
+    flow: LoginFlow,
+    secret: &str,
+    result: Result<UserRecord, LoginError>,
+) -> Answer {
+    let counted = audit_attempt(front, action, &flow, &result).await;
+    let mut answer = complete(front, flow, secret, result, None).await;
     answer.login_attempt = counted;
     answer
 }

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::context;
@@ -38,8 +40,41 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A browser request as the front channel sees it: the state, the tenant, what the browser
+/// sent ([`Browser`]). Its handlers are one line: `r.respond(front::…(&r.front(), &r.browser, …))`.
+pub struct PageRequest {
+    pub state: AppState,
+    pub ep: TenantEndpoint,
+    pub browser: Browser,
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ep = TenantEndpoint::from_request_parts(parts, state).await?;
+        let post = parts.method == Method::POST;
+        let browser = browser(state, &ep, &parts.headers, post);
+        Ok(PageRequest {
+            state: state.clone(),
+            ep,
+            browser,
+        })
+    }
+}
+
+impl PageRequest {
+    pub fn front(&self) -> Front<'_> {
+        front_ctx(&self.state, &self.ep)
+    }
+
+    pub fn respond(&self, answer: Answer) -> Response {
+        respond(&self.state, &self.ep, &self.browser, answer)
+    }
+}
+
 /// Where a front-channel request runs, for `domain::front`.
-pub(crate) fn front_ctx<'a>(state: &'a AppState, ep: &'a TenantEndpoint) -> Front<'a> {
+fn front_ctx<'a>(state: &'a AppState, ep: &'a TenantEndpoint) -> Front<'a> {
     let (request_id, peer) = super::request_here();
     Front {
         ctx: ep.ctx(state),
@@ -55,12 +90,7 @@ pub(crate) fn front_ctx<'a>(state: &'a AppState, ep: &'a TenantEndpoint) -> Fron
 
 /// What the rules read from the browser's request: the tenant's cookies, whether a POST
 /// came from our own page, and the method.
-pub(crate) fn browser(
-    state: &AppState,
-    ep: &TenantEndpoint,
-    headers: &HeaderMap,
-    post: bool,
-) -> Browser {
+fn browser(state: &AppState, ep: &TenantEndpoint, headers: &HeaderMap, post: bool) -> Browser {
     let https = state.config.public_https();
     Browser {
         session: cookies::read_cookie(headers, &cookies::session_cookie_name(&ep.tenant, https)),
@@ -93,12 +123,7 @@ fn redirect(post: bool, location: &str) -> Response {
 }
 
 /// The response of a front-channel answer.
-pub(crate) fn respond(
-    state: &AppState,
-    ep: &TenantEndpoint,
-    browser: &Browser,
-    answer: Answer,
-) -> Response {
+fn respond(state: &AppState, ep: &TenantEndpoint, browser: &Browser, answer: Answer) -> Response {
     if let Some((method, success)) = answer.login_attempt {
         state.metrics.login(&ep.tenant.slug, method, success);
     }

@@ -2,51 +2,24 @@
 //! `domain::front::authorize`'s.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::TenantEndpoint;
-use crate::app::AppState;
 use crate::domain::front::{self, Answer, Problem};
-use crate::http::login::{browser, front_ctx, respond};
+use crate::http::login::PageRequest;
 
-pub async fn authorize_get(
-    State(state): State<AppState>,
-    ep: TenantEndpoint,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    authorize(
-        &state,
-        &ep,
-        &headers,
-        false,
-        q.unwrap_or_default().as_bytes(),
-    )
-    .await
+pub async fn authorize_get(r: PageRequest, RawQuery(q): RawQuery) -> Response {
+    authorize(&r, q.unwrap_or_default().as_bytes()).await
 }
 
-pub async fn authorize_post(
-    State(state): State<AppState>,
-    ep: TenantEndpoint,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    authorize(&state, &ep, &headers, true, &body).await
+pub async fn authorize_post(r: PageRequest, body: Bytes) -> Response {
+    authorize(&r, &body).await
 }
 
-async fn authorize(
-    state: &AppState,
-    ep: &TenantEndpoint,
-    headers: &HeaderMap,
-    post: bool,
-    raw: &[u8],
-) -> Response {
-    let b = browser(state, ep, headers, post);
+async fn authorize(r: &PageRequest, raw: &[u8]) -> Response {
     let answer = match super::form::pairs(raw) {
-        Ok(params) => front::authorize::authorize(&front_ctx(state, ep), &b, &params).await,
+        Ok(params) => front::authorize::authorize(&r.front(), &r.browser, &params).await,
         Err(e) => Answer::problem(Problem::BadRequest(e)),
     };
-    respond(state, ep, &b, answer)
+    r.respond(answer)
 }

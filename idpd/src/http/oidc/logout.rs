@@ -2,31 +2,17 @@
 //! (the confirmation page posts back here); the decision is `domain::front::logout`'s.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::TenantEndpoint;
-use crate::app::AppState;
 use crate::domain::front;
-use crate::http::login::{browser, fields, front_ctx, respond};
+use crate::http::login::{PageRequest, fields};
 
-pub async fn logout(
-    State(state): State<AppState>,
-    ep: TenantEndpoint,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    let post = method == Method::POST;
-    let raw = if post {
-        body.to_vec()
+pub async fn logout(r: PageRequest, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let params = if r.browser.post {
+        fields(&body)
     } else {
-        q.unwrap_or_default().into_bytes()
+        fields(q.unwrap_or_default().as_bytes())
     };
-    let b = browser(&state, &ep, &headers, post);
-    let params = fields(&raw);
-    let answer = front::logout::logout(&front_ctx(&state, &ep), &b, params.as_ref()).await;
-    respond(&state, &ep, &b, answer)
+    r.respond(front::logout::logout(&r.front(), &r.browser, params.as_ref()).await)
 }
