@@ -17,7 +17,7 @@ use super::tenants::Tenant;
 use crate::clock::now;
 use crate::crypto;
 pub use crate::model::devices::{Device, DeviceAuthorization, DeviceState};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// What a user sends to register a device.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -289,6 +289,31 @@ pub fn new_authorization(
         expires_at: at + Duration::seconds(ttl_seconds),
     };
     (device_code, user_code, record)
+}
+
+/// Whether device `id` of the tenant is registered and not revoked: a device-bound grant
+/// or token lives only as long as its device (issue 6).
+pub async fn live(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> std::result::Result<bool, StoreError> {
+    Ok(store
+        .find_device(tenant_id, id)
+        .await?
+        .is_some_and(|d| d.revoked_at.is_none()))
+}
+
+/// [`live`] for a `did` claim as it appears in a token.
+pub async fn claim_live(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    did: &Value,
+) -> std::result::Result<bool, StoreError> {
+    match did.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+        Some(id) => live(store, tenant_id, id).await,
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]

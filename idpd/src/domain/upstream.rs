@@ -23,11 +23,11 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::login::LoginFlow;
-use super::providers::ProviderRecord;
 use super::tenants::Tenant;
 use super::users::{UserRecord, normalize_email};
 use crate::clock::now;
 use crate::crypto::{self, MasterKey};
+use crate::model::providers::ProviderRecord;
 pub use crate::model::upstream::{UpstreamLink, UpstreamLogin};
 use crate::outbound::{Outbound, OutboundError};
 use crate::store::{Store, StoreError};

@@ -69,7 +69,7 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: Option<&str>) -> Result<Value, Beare
     match user {
         Some(u) if !u.disabled => {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            Ok(super::code::userinfo_claims(&u, &scopes))
+            Ok(super::issue::userinfo_claims(&u, &scopes))
         }
         _ => Err(BearerError::InvalidToken),
     }

@@ -1,22 +1,18 @@
-//! The authorization code grant (RFC 6749 §4.1, PKCE RFC 7636), refresh-token rotation with
-//! reuse detection (RFC 9700 §4.14.2), and ID tokens (OIDC Core §2, §3.1.3.6).
+//! The authorization code grant (RFC 6749 §4.1, PKCE RFC 7636) and refresh-token rotation
+//! with reuse detection (RFC 9700 §4.14.2). What they hand out is made by `issue.rs`.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::authorize::{AuthorizationRequest, verify_pkce};
 use super::error::OAuthError;
-use super::token::{Ctx, TokenResponse, check_grant, issue_access_token_via};
+use super::issue::{self, Issue, live_user, new_refresh_for};
+use super::token::{Ctx, TokenResponse, check_grant};
 use crate::crypto;
 use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::domain::grants::{self, CodeRequest, Redemption, TokenFamily};
 use crate::domain::login::Session;
 use crate::domain::users::UserRecord;
-
-pub const ID_TOKEN_TTL: i64 = 600;
 
 /// Issues a code for a validated request and a live session; returns the code value.
 pub async fn issue_code(
@@ -105,19 +101,18 @@ pub async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked"))?;
     let user = live_user(ctx, family.user_id).await?;
     let refresh = new_refresh_for(ctx, client, &family, &r.scope).await?;
-    respond(
-        ctx,
+    let grant = Issue {
         client,
-        &user,
-        &family,
-        &r.scope,
-        r.nonce.as_deref(),
-        code.auth_time,
-        Some(r.session_id),
-        (&r.amr, r.idp.as_deref()),
-        refresh,
-    )
-    .await
+        user: &user,
+        family: &family,
+        scopes: &r.scope,
+        nonce: r.nonce.as_deref(),
+        auth_time: code.auth_time,
+        session_id: Some(r.session_id),
+        amr: &r.amr,
+        idp: r.idp.as_deref(),
+    };
+    issue::respond(ctx, &grant, refresh).await
 }
 
 /// What a refresh needs from the database besides the rotation itself.
@@ -151,7 +146,7 @@ async fn prepare_refresh(
     let user = live_user(ctx, family.user_id).await?;
     // A device-bound family lives only as long as its device (issue 6).
     if let Some(did) = family.device_id
-        && !super::jwt_bearer::device_live(ctx, did).await?
+        && !crate::domain::devices::live(ctx.store, ctx.tenant.id, did).await?
     {
         return Err(OAuthError::invalid_grant("the device was revoked"));
     }
@@ -234,208 +229,16 @@ pub async fn refresh(
             "the refresh token was already used",
         ));
     };
-    respond(
-        ctx,
+    let grant = Issue {
         client,
-        &user,
-        &family,
-        &scopes,
-        None,
+        user: &user,
+        family: &family,
+        scopes: &scopes,
+        nonce: None,
         auth_time,
-        family.session_id,
-        (&amr, idp.as_deref()),
-        Some(successor_value),
-    )
-    .await
-}
-
-/// A refresh token goes to clients registered for the refresh_token grant: for OpenID
-/// requests only with `offline_access` (OIDC Core §11), for plain OAuth requests by that
-/// registration alone. Returns the value to hand out and the row to store, if any.
-pub(super) fn mint_refresh_for(
-    client: &ClientRecord,
-    family: &TokenFamily,
-    scopes: &[String],
-) -> Option<(String, grants::RefreshToken)> {
-    let has = |s: &str| scopes.iter().any(|x| x == s);
-    (client.allows_grant(GRANT_REFRESH_TOKEN) && (has("offline_access") || !has("openid")))
-        .then(|| grants::new_refresh(family.id, &scopes.join(" ")))
-}
-
-/// [`mint_refresh_for`], stored on its own.
-async fn new_refresh_for(
-    ctx: &Ctx<'_>,
-    client: &ClientRecord,
-    family: &TokenFamily,
-    scopes: &[String],
-) -> Result<Option<String>, OAuthError> {
-    let Some((value, rt)) = mint_refresh_for(client, family, scopes) else {
-        return Ok(None);
+        session_id: family.session_id,
+        amr: &amr,
+        idp: idp.as_deref(),
     };
-    ctx.store.insert_refresh(&rt).await?;
-    Ok(Some(value))
-}
-
-/// SEC-25: a disabled or deleted user gets nothing, on every grant.
-pub async fn live_user(ctx: &Ctx<'_>, id: Uuid) -> Result<UserRecord, OAuthError> {
-    match ctx.store.find_user(ctx.tenant.id, id).await? {
-        Some(u) if !u.disabled => Ok(u),
-        _ => Err(OAuthError::invalid_grant("the user is disabled")),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn respond(
-    ctx: &Ctx<'_>,
-    client: &ClientRecord,
-    user: &UserRecord,
-    family: &TokenFamily,
-    scopes: &[String],
-    nonce: Option<&str>,
-    auth_time: OffsetDateTime,
-    session_id: Option<Uuid>,
-    (amr, idp): (&[String], Option<&str>),
-    refresh_token: Option<String>,
-) -> Result<TokenResponse, OAuthError> {
-    let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-    let (access_token, expires_in) = issue_access_token_via(
-        ctx,
-        client,
-        &user.id.to_string(),
-        scope.clone(),
-        Some(family),
-        idp,
-    )
-    .await?;
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(
-            id_token(
-                ctx,
-                client,
-                user,
-                scopes,
-                nonce,
-                auth_time,
-                session_id,
-                (amr, idp),
-                &access_token,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        scope,
-        refresh_token,
-        id_token,
-    })
-}
-
-#[derive(Serialize)]
-struct IdClaims<'a> {
-    iss: &'a str,
-    sub: String,
-    aud: &'a str,
-    exp: i64,
-    iat: i64,
-    auth_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<&'a str>,
-    at_hash: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    amr: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locale: Option<&'a str>,
-    /// The external identity provider the user signed in through.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idp: Option<&'a str>,
-}
-
-/// The ID token (OIDC Core §2), signed with the client's ID-token algorithm (RS256, OIDC's
-/// default, unless the client registered another).
-#[allow(clippy::too_many_arguments)]
-async fn id_token(
-    ctx: &Ctx<'_>,
-    client: &ClientRecord,
-    user: &UserRecord,
-    scopes: &[String],
-    nonce: Option<&str>,
-    auth_time: OffsetDateTime,
-    session_id: Option<Uuid>,
-    (amr, idp): (&[String], Option<&str>),
-    access_token: &str,
-) -> Result<String, OAuthError> {
-    let has = |s: &str| scopes.iter().any(|x| x == s);
-    let now = crate::clock::now().unix_timestamp();
-    // at_hash: the left half of the access token's hash, with the hash of the signing
-    // algorithm (OIDC Core §3.1.3.6): SHA-256 for RS256/ES256, SHA-512 for Ed25519.
-    let at_hash = {
-        use aws_lc_rs::digest::{SHA256, SHA512, digest};
-        let d = digest(
-            if client.id_token_alg == shared::admin::Alg::EdDSA {
-                &SHA512
-            } else {
-                &SHA256
-            },
-            access_token.as_bytes(),
-        );
-        let half = &d.as_ref()[..d.as_ref().len() / 2];
-        URL_SAFE_NO_PAD.encode(half)
-    };
-    let claims = IdClaims {
-        iss: ctx.issuer,
-        sub: user.id.to_string(),
-        aud: &client.client_id,
-        exp: now + ID_TOKEN_TTL,
-        iat: now,
-        auth_time: auth_time.unix_timestamp(),
-        nonce,
-        at_hash,
-        sid: session_id.map(|s| s.to_string()),
-        amr,
-        email: has("email").then_some(user.email.as_str()),
-        email_verified: has("email").then_some(user.email_verified),
-        name: if has("profile") {
-            user.name.as_deref()
-        } else {
-            None
-        },
-        locale: if has("profile") {
-            user.locale.as_deref()
-        } else {
-            None
-        },
-        idp,
-    };
-    super::token::sign(ctx, client.id_token_alg, "JWT", &claims).await
-}
-
-/// Userinfo claims (OIDC Core §5.3) by scope.
-pub fn userinfo_claims(user: &UserRecord, scopes: &[&str]) -> serde_json::Value {
-    let mut v = serde_json::json!({ "sub": user.id.to_string() });
-    if scopes.contains(&"email") {
-        v["email"] = user.email.clone().into();
-        v["email_verified"] = user.email_verified.into();
-    }
-    if scopes.contains(&"profile") {
-        if let Some(n) = &user.name {
-            v["name"] = n.clone().into();
-        }
-        if let Some(l) = &user.locale {
-            v["locale"] = l.clone().into();
-        }
-    }
-    v
+    issue::respond(ctx, &grant, Some(successor_value)).await
 }

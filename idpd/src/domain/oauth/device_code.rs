@@ -9,8 +9,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::code::{live_user, mint_refresh_for, respond};
 use super::error::{ErrorCode, OAuthError};
+use super::issue::{self, Issue, live_user, mint_refresh_for};
 use super::scope;
 use super::token::{Ctx, TokenResponse, check_grant};
 use crate::crypto;
@@ -261,17 +261,16 @@ pub async fn poll(
         .insert_family(&family, refresh.as_ref().map(|(_, rt)| rt))
         .await?;
     let refresh = refresh.map(|(value, _)| value);
-    respond(
-        ctx,
+    let grant = Issue {
         client,
-        &user,
-        &family,
-        &scopes,
-        None,
+        user: &user,
+        family: &family,
+        scopes: &scopes,
+        nonce: None,
         auth_time,
-        None,
-        (&amr, None),
-        refresh,
-    )
-    .await
+        session_id: None,
+        amr: &amr,
+        idp: None,
+    };
+    issue::respond(ctx, &grant, refresh).await
 }

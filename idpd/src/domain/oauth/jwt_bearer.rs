@@ -11,14 +11,14 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::code::{live_user, mint_refresh_for, respond};
 use super::error::OAuthError;
+use super::issue::{self, Issue, live_user, mint_refresh_for};
 use super::scope;
 use super::token::{Ctx, TokenResponse, check_grant};
 use crate::domain::clients::{ClientRecord, GRANT_JWT_BEARER};
 use crate::domain::grants::TokenFamily;
 use crate::domain::keys::jws::Unverified;
-use crate::store::{StoreError, UsedJti};
+use crate::store::UsedJti;
 
 /// Longest assertion lifetime accepted (`exp` - now).
 pub const MAX_LIFETIME_SECONDS: i64 = 300;
@@ -109,19 +109,18 @@ pub async fn grant(
     let refresh = refresh.map(|(value, _)| value);
     // RFC 8176: proof of possession of a key.
     let amr = ["pop".to_owned()];
-    respond(
-        ctx,
+    let grant = Issue {
         client,
-        &user,
-        &family,
-        &scopes,
-        None,
-        at,
-        None,
-        (&amr, None),
-        refresh,
-    )
-    .await
+        user: &user,
+        family: &family,
+        scopes: &scopes,
+        nonce: None,
+        auth_time: at,
+        session_id: None,
+        amr: &amr,
+        idp: None,
+    };
+    issue::respond(ctx, &grant, refresh).await
 }
 
 /// The claim rules of RFC 7523 §3 for a signature already verified; returns `exp`.
@@ -174,23 +173,6 @@ pub(crate) fn check_claims(
     match c.get("jti").and_then(Value::as_str) {
         Some(j) if !j.is_empty() && j.len() <= MAX_JTI_LEN => Ok(exp),
         _ => Err("jti is required (at most 256 characters)"),
-    }
-}
-
-/// Whether device `id` of this tenant is registered and not revoked.
-pub async fn device_live(ctx: &Ctx<'_>, id: Uuid) -> Result<bool, StoreError> {
-    Ok(ctx
-        .store
-        .find_device(ctx.tenant.id, id)
-        .await?
-        .is_some_and(|d| d.revoked_at.is_none()))
-}
-
-/// `device_live` for a `did` claim as it appears in a token.
-pub async fn device_claim_live(ctx: &Ctx<'_>, did: &Value) -> Result<bool, StoreError> {
-    match did.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-        Some(id) => device_live(ctx, id).await,
-        None => Ok(false),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod code;
 pub mod device_code;
 pub mod error;
 pub mod grant;
+pub mod issue;
 pub mod jwt_bearer;
 pub mod scope;
 pub mod token;

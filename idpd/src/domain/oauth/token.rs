@@ -291,7 +291,7 @@ pub async fn verify_access_token(
     }
     // A device login's token: the device must still be registered (issue 6).
     if let Some(did) = claims.get("did")
-        && !super::jwt_bearer::device_claim_live(ctx, did).await?
+        && !crate::domain::devices::claim_live(ctx.store, ctx.tenant.id, did).await?
     {
         return Ok(None);
     }
