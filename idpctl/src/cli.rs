@@ -125,7 +125,7 @@ pub enum Command {
     /// Register a tenant's external OpenID Connect provider, list, show, update, remove and
     /// test providers, and pick the default one
     #[command(subcommand)]
-    Provider(crate::cmd::provider::ProviderCommand),
+    Provider(ProviderCommand),
     /// List and revoke the registered devices of a tenant's users
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -1153,5 +1153,183 @@ mod tests {
         .err()
         .map(|e| e.kind());
         assert_eq!(err, Some(ErrorKind::ArgumentConflict));
+    }
+}
+
+// ---- idpctl provider ----------------------------------------------------------------
+
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Register an external OpenID Connect provider and print it with the redirect URI to
+    /// register there
+    #[command(
+        long_about = "Register an external OpenID Connect provider and print it.\n\n\
+The endpoints come from the issuer's discovery document (whose issuer must equal --issuer), \
+unless --authorization-endpoint, --token-endpoint and --jwks-uri are all given. Register \
+the printed redirect_uri ({issuer}/callback/{name}) as a redirect URI of idpd's client at the \
+upstream. The client secret is read from a file or standard input, stored encrypted and \
+never shown again."
+    )]
+    Add(ProviderAddArgs),
+    /// List a tenant's providers
+    List(ProviderTenantArgs),
+    /// Show one provider, with its redirect URI
+    Show(ProviderRef),
+    /// Change a provider's settings and print the result
+    Update(ProviderUpdateArgs),
+    /// Remove an external provider and its account links
+    Remove(ProviderRemoveArgs),
+    /// Make a provider the tenant's default (`native` goes back to the built-in login)
+    SetDefault(ProviderRef),
+    /// Run discovery and a JWKS fetch against a provider and report each check
+    Test(ProviderRef),
+}
+
+#[derive(Args)]
+pub struct ProviderTenantArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+}
+
+#[derive(Args)]
+pub struct ProviderRef {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Name of the provider
+    #[arg(value_parser = parse_provider_name)]
+    pub name: String,
+}
+
+/// Where the upstream client secret comes from: never a flag value.
+#[derive(Args)]
+#[group(multiple = false)]
+pub struct ProviderSecretArgs {
+    /// File holding idpd's client secret at the upstream
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read idpd's client secret at the upstream from standard input
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+}
+
+/// Settings `add` and `update` share.
+#[derive(Args)]
+pub struct ProviderSettingsArgs {
+    /// Authorization endpoint, when the upstream has no discovery
+    #[arg(long, value_name = "URL")]
+    pub authorization_endpoint: Option<String>,
+
+    /// Token endpoint, when the upstream has no discovery
+    #[arg(long, value_name = "URL")]
+    pub token_endpoint: Option<String>,
+
+    /// JWKS URL, when the upstream has no discovery
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
+
+    /// Userinfo endpoint (optional); its `sub` must equal the ID token's
+    #[arg(long, value_name = "URL")]
+    pub userinfo_endpoint: Option<String>,
+
+    /// Scope to request upstream, repeatable; openid is always requested
+    /// [default: openid email profile]
+    #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+
+    /// Send addresses of this domain, typed on the native login page, to this provider;
+    /// repeatable
+    #[arg(long = "email-domain", value_name = "DOMAIN", value_delimiter = ',')]
+    pub email_domains: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ProviderAddArgs {
+    /// Slug or id of the tenant
+    #[arg(long, value_parser = parse_tenant_ref)]
+    pub tenant: String,
+
+    /// Name of the provider, unique in the tenant (a-z, 0-9, -); part of the callback URL
+    #[arg(long, value_parser = parse_provider_name)]
+    pub name: String,
+
+    /// The upstream's issuer URL (https)
+    #[arg(long, value_name = "URL")]
+    pub issuer: String,
+
+    /// idpd's client id at the upstream
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+
+    #[command(flatten)]
+    pub secret: ProviderSecretArgs,
+
+    #[command(flatten)]
+    pub settings: ProviderSettingsArgs,
+
+    /// Link a first login to an existing local user with the same verified address, when
+    /// the upstream asserts email_verified
+    #[arg(long)]
+    pub link_by_email: bool,
+
+    /// Make it the tenant's default provider at once
+    #[arg(long)]
+    pub default: bool,
+}
+
+#[derive(Args)]
+pub struct ProviderUpdateArgs {
+    #[command(flatten)]
+    pub provider: ProviderRef,
+
+    /// New issuer URL (discovery runs again unless endpoints are given)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// New client id at the upstream
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    #[command(flatten)]
+    pub secret: ProviderSecretArgs,
+
+    #[command(flatten)]
+    pub settings: ProviderSettingsArgs,
+
+    /// Remove every email domain
+    #[arg(long, conflicts_with = "email_domains")]
+    pub no_email_domains: bool,
+
+    /// Allow linking by verified email address
+    #[arg(long, conflicts_with = "no_link_by_email")]
+    pub link_by_email: bool,
+
+    /// Stop linking by email address
+    #[arg(long)]
+    pub no_link_by_email: bool,
+
+    /// Fetch the discovery document again and take its endpoints
+    #[arg(long)]
+    pub rediscover: bool,
+}
+
+#[derive(Args)]
+pub struct ProviderRemoveArgs {
+    #[command(flatten)]
+    pub provider: ProviderRef,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+fn parse_provider_name(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("the provider name is empty".into()),
+        "." | ".." => Err(format!("{value:?} is not a provider name")),
+        _ => Ok(value.to_owned()),
     }
 }

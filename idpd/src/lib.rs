@@ -3,7 +3,6 @@
 //! `main.rs` only parses the command line; everything else is reachable from here so the
 //! tests and benchmarks can drive it in-process too.
 
-pub mod app;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;
@@ -21,5 +20,5 @@ pub mod serve;
 pub mod store;
 pub mod telemetry;
 
-pub use app::AppState;
+pub use http::AppState;
 pub use serve::serve;

@@ -11,9 +11,9 @@ use axum::Router;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::watch;
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::http::AppState;
 use crate::store::Store;
 use crate::{bootstrap, store};
 

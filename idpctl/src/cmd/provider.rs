@@ -2,196 +2,20 @@
 //! providers (the built-in `native` one and external OpenID Connect providers).
 
 use std::io::Read;
-use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
 use reqwest::Method;
 use shared::admin::{CreateProvider, Provider, ProviderList, ProviderTest, UpdateProvider};
 
 use super::{Context, confirm};
-use crate::cli::parse_tenant_ref;
+use crate::cli::{
+    ProviderCommand, ProviderRef, ProviderSecretArgs, ProviderTenantArgs, ProviderUpdateArgs,
+};
 use crate::error::Error;
 use crate::output::{Rows, Tabular};
 
-#[derive(Subcommand)]
-pub enum ProviderCommand {
-    /// Register an external OpenID Connect provider and print it with the redirect URI to
-    /// register there
-    #[command(
-        long_about = "Register an external OpenID Connect provider and print it.\n\n\
-The endpoints come from the issuer's discovery document (whose issuer must equal --issuer), \
-unless --authorization-endpoint, --token-endpoint and --jwks-uri are all given. Register \
-the printed redirect_uri ({issuer}/callback/{name}) as a redirect URI of idpd's client at the \
-upstream. The client secret is read from a file or standard input, stored encrypted and \
-never shown again."
-    )]
-    Add(AddArgs),
-    /// List a tenant's providers
-    List(TenantArgs),
-    /// Show one provider, with its redirect URI
-    Show(ProviderRef),
-    /// Change a provider's settings and print the result
-    Update(UpdateArgs),
-    /// Remove an external provider and its account links
-    Remove(RemoveArgs),
-    /// Make a provider the tenant's default (`native` goes back to the built-in login)
-    SetDefault(ProviderRef),
-    /// Run discovery and a JWKS fetch against a provider and report each check
-    Test(ProviderRef),
-}
-
-#[derive(Args)]
-pub struct TenantArgs {
-    /// Slug or id of the tenant
-    #[arg(long, value_parser = parse_tenant_ref)]
-    pub tenant: String,
-}
-
-#[derive(Args)]
-pub struct ProviderRef {
-    /// Slug or id of the tenant
-    #[arg(long, value_parser = parse_tenant_ref)]
-    pub tenant: String,
-
-    /// Name of the provider
-    #[arg(value_parser = parse_name)]
-    pub name: String,
-}
-
-/// Where the upstream client secret comes from: never a flag value.
-#[derive(Args)]
-#[group(multiple = false)]
-pub struct SecretArgs {
-    /// File holding idpd's client secret at the upstream
-    #[arg(long, value_name = "PATH")]
-    pub client_secret_file: Option<PathBuf>,
-
-    /// Read idpd's client secret at the upstream from standard input
-    #[arg(long)]
-    pub client_secret_stdin: bool,
-}
-
-/// Settings `add` and `update` share.
-#[derive(Args)]
-pub struct SettingsArgs {
-    /// Authorization endpoint, when the upstream has no discovery
-    #[arg(long, value_name = "URL")]
-    pub authorization_endpoint: Option<String>,
-
-    /// Token endpoint, when the upstream has no discovery
-    #[arg(long, value_name = "URL")]
-    pub token_endpoint: Option<String>,
-
-    /// JWKS URL, when the upstream has no discovery
-    #[arg(long, value_name = "URL")]
-    pub jwks_uri: Option<String>,
-
-    /// Userinfo endpoint (optional); its `sub` must equal the ID token's
-    #[arg(long, value_name = "URL")]
-    pub userinfo_endpoint: Option<String>,
-
-    /// Scope to request upstream, repeatable; openid is always requested
-    /// [default: openid email profile]
-    #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
-    pub scopes: Vec<String>,
-
-    /// Send addresses of this domain, typed on the native login page, to this provider;
-    /// repeatable
-    #[arg(long = "email-domain", value_name = "DOMAIN", value_delimiter = ',')]
-    pub email_domains: Vec<String>,
-}
-
-#[derive(Args)]
-pub struct AddArgs {
-    /// Slug or id of the tenant
-    #[arg(long, value_parser = parse_tenant_ref)]
-    pub tenant: String,
-
-    /// Name of the provider, unique in the tenant (a-z, 0-9, -); part of the callback URL
-    #[arg(long, value_parser = parse_name)]
-    pub name: String,
-
-    /// The upstream's issuer URL (https)
-    #[arg(long, value_name = "URL")]
-    pub issuer: String,
-
-    /// idpd's client id at the upstream
-    #[arg(long, value_name = "ID")]
-    pub client_id: String,
-
-    #[command(flatten)]
-    pub secret: SecretArgs,
-
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-
-    /// Link a first login to an existing local user with the same verified address, when
-    /// the upstream asserts email_verified
-    #[arg(long)]
-    pub link_by_email: bool,
-
-    /// Make it the tenant's default provider at once
-    #[arg(long)]
-    pub default: bool,
-}
-
-#[derive(Args)]
-pub struct UpdateArgs {
-    #[command(flatten)]
-    pub provider: ProviderRef,
-
-    /// New issuer URL (discovery runs again unless endpoints are given)
-    #[arg(long, value_name = "URL")]
-    pub issuer: Option<String>,
-
-    /// New client id at the upstream
-    #[arg(long, value_name = "ID")]
-    pub client_id: Option<String>,
-
-    #[command(flatten)]
-    pub secret: SecretArgs,
-
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-
-    /// Remove every email domain
-    #[arg(long, conflicts_with = "email_domains")]
-    pub no_email_domains: bool,
-
-    /// Allow linking by verified email address
-    #[arg(long, conflicts_with = "no_link_by_email")]
-    pub link_by_email: bool,
-
-    /// Stop linking by email address
-    #[arg(long)]
-    pub no_link_by_email: bool,
-
-    /// Fetch the discovery document again and take its endpoints
-    #[arg(long)]
-    pub rediscover: bool,
-}
-
-#[derive(Args)]
-pub struct RemoveArgs {
-    #[command(flatten)]
-    pub provider: ProviderRef,
-
-    /// Do not ask for confirmation (required without a terminal)
-    #[arg(short, long)]
-    pub yes: bool,
-}
-
-fn parse_name(value: &str) -> Result<String, String> {
-    match value {
-        "" => Err("the provider name is empty".into()),
-        "." | ".." => Err(format!("{value:?} is not a provider name")),
-        _ => Ok(value.to_owned()),
-    }
-}
-
 /// The secret from `--client-secret-file` or `--client-secret-stdin`, without the final
 /// line break.
-fn read_secret(args: &SecretArgs) -> Result<Option<String>, Error> {
+fn read_secret(args: &ProviderSecretArgs) -> Result<Option<String>, Error> {
     let text = if let Some(path) = &args.client_secret_file {
         std::fs::read_to_string(path).map_err(|e| {
             Error::Usage(format!(
@@ -253,7 +77,7 @@ pub fn run(command: ProviderCommand, ctx: &mut Context<'_>) -> Result<(), Error>
             )?;
             ctx.print(&p)
         }
-        ProviderCommand::List(TenantArgs { tenant }) => {
+        ProviderCommand::List(ProviderTenantArgs { tenant }) => {
             let list: ProviderList =
                 ctx.client()?
                     .json(Method::GET, &["tenants", &tenant, "providers"], None::<&()>)?;
@@ -312,7 +136,7 @@ pub fn run(command: ProviderCommand, ctx: &mut Context<'_>) -> Result<(), Error>
     }
 }
 
-fn update(args: UpdateArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
+fn update(args: ProviderUpdateArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
     let ProviderRef { tenant, name } = args.provider;
     let s = args.settings;
     let request = UpdateProvider {

@@ -18,9 +18,9 @@ use super::oidc::client_auth::ClientRequest;
 use super::oidc::error::{no_store, public_error};
 use super::oidc::token::json_reply;
 use super::oidc::{FORM_LIMIT, TenantEndpoint};
-use crate::app::AppState;
 use crate::domain::devices::{self, Device, Registration};
 use crate::domain::oauth::{bearer, device_code};
+use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

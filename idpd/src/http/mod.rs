@@ -11,6 +11,9 @@ pub mod login;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;
+pub mod state;
+
+pub use state::AppState;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -19,7 +22,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::app::AppState;
 use crate::domain::audit::{NewAuditEvent, Outcome};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -10,10 +10,10 @@ use shared::ErrorBody;
 use shared::admin::{AuditEvent, AuditList};
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::domain::admin_tokens::AdminToken;
 use crate::domain::audit::{self, AuditQuery, Outcome};
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::{ApiError, error_code};
 use crate::http::extract::{Json, Query};
 

@@ -8,10 +8,10 @@ use shared::admin::{
     Client, ClientList, CreateClient, CreatedClient, RotateSecret, RotatedSecret, UpdateClient,
 };
 
-use crate::app::AppState;
 use crate::domain::clients::{self, ClientRecord};
 use crate::domain::keys;
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 

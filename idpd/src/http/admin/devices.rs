@@ -7,8 +7,8 @@ use serde::Deserialize;
 use shared::ErrorBody;
 use shared::admin::DeviceList;
 
-use crate::app::AppState;
 use crate::domain::{devices, tenants};
+use crate::http::AppState;
 use crate::http::devices::to_api;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};

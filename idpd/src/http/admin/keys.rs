@@ -6,9 +6,9 @@ use serde::Deserialize;
 use shared::ErrorBody;
 use shared::admin::{Alg, KeyList, RetireKey, RotateKey, SigningKey};
 
-use crate::app::AppState;
 use crate::domain::keys::{self, KeyView};
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 

@@ -25,8 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::domain::admin_tokens;
+use crate::http::AppState;
 
 /// The admin routes and their OpenAPI document, built from the same declarations
 /// (utoipa-axum), so the document cannot drift from what is served.

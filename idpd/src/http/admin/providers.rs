@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use shared::ErrorBody;
 use shared::admin::{CreateProvider, Provider, ProviderList, ProviderTest, UpdateProvider};
 
-use crate::app::AppState;
 use crate::domain::providers::{self, ProviderRecord};
 use crate::domain::tenants::{self, Tenant};
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use shared::ErrorBody;
 use shared::admin::{Session, SessionList};
 
-use crate::app::AppState;
 use crate::domain::sessions::{self, SessionView};
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use axum::extract::State;
 use shared::admin::Status;
 
-use crate::app::AppState;
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::Json;
 

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use shared::ErrorBody;
 use shared::admin::{CreateTenant, Tenant, TenantList, UpdateTenant};
 
-use crate::app::AppState;
 use crate::domain::tenants;
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 

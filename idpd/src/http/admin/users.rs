@@ -6,9 +6,9 @@ use serde::Deserialize;
 use shared::ErrorBody;
 use shared::admin::{CreateUser, UpdateUser, User, UserList};
 
-use crate::app::AppState;
 use crate::domain::tenants;
 use crate::domain::users::{self, UserRecord};
+use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 

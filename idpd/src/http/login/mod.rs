@@ -19,10 +19,10 @@ use minijinja::context;
 
 use super::oidc::TenantEndpoint;
 use super::pages::ctx_texts;
-use crate::app::AppState;
 use crate::domain::front::{
     Answer, Browser, DeviceNotice, Front, LoginNotice, Page, Problem, Step, UpstreamShown,
 };
+use crate::http::AppState;
 use crate::i18n::{self, Texts};
 
 pub fn router() -> Router<AppState> {

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use super::error::OAuthResponse;
 use super::form::{self, Form};
 use super::{Peer, TenantEndpoint};
-use crate::app::AppState;
 use crate::domain::clients::ClientRecord;
 use crate::domain::oauth::{ErrorCode, OAuthError, token};
+use crate::http::AppState;
 
 /// A request of an authenticated client.
 pub struct ClientRequest {
@@ -30,7 +30,8 @@ impl FromRequest<AppState> for ClientRequest {
         let (mut parts, body) = req.into_parts();
         let ep = TenantEndpoint::from_request_parts(&mut parts, state).await?;
         let Ok(peer) = Peer::from_request_parts(&mut parts, state).await;
-        let headers = parts.headers.clone();
+        // The body extractor needs no headers: take them instead of copying.
+        let headers = std::mem::take(&mut parts.headers);
         let body = Bytes::from_request(Request::from_parts(parts, body), state).await;
         let body = body.map_err(|r| {
             OAuthResponse::from(OAuthError::invalid_request(

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::TenantEndpoint;
-use crate::app::AppState;
 use crate::domain::keys::JWKS_MAX_AGE_SECONDS;
+use crate::http::AppState;
 
 /// Where the issuer goes in the serialized document.
 const ISSUER: &str = "@@ISSUER@@";

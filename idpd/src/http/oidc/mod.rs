@@ -21,9 +21,9 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::domain::oauth::token::Ctx;
 use crate::domain::tenants::Tenant;
+use crate::http::AppState;
 
 /// Largest form body accepted by the token, introspection and revocation endpoints.
 pub const FORM_LIMIT: usize = 16 * 1024;

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::client_auth::ClientRequest;
 use super::error::{OAuthResponse, no_store};
-use crate::app::AppState;
 use crate::domain::oauth::grant::{self, TokenRequest};
 use crate::domain::oauth::{OAuthError, token};
+use crate::http::AppState;
 
 /// A JSON answer, never cached; errors as RFC 6749 §5.2.
 pub(crate) fn json_reply(result: Result<impl serde::Serialize, OAuthError>) -> Response {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::TenantEndpoint;
 use super::bearer::{BearerToken, refused};
-use crate::app::AppState;
 use crate::domain::oauth::bearer::{self, BearerError};
+use crate::http::AppState;
 
 pub async fn userinfo(
     State(state): State<AppState>,

@@ -18,10 +18,10 @@ pub struct AppState {
     pub ring: Arc<KeyRing>,
     /// Tenants by slug for the public endpoints.
     pub tenants: Arc<TenantCache>,
-    pub pages: Arc<crate::http::pages::Pages>,
+    pub pages: Arc<super::pages::Pages>,
     /// Shared: the state is cloned per request, and the outbox variant owns a path.
     pub mailer: Arc<crate::mail::Mailer>,
-    pub metrics: Arc<crate::http::metrics::Metrics>,
+    pub metrics: Arc<super::metrics::Metrics>,
     /// Outbound client and JWKS cache for external identity providers.
     pub upstreams: Arc<crate::domain::upstream::Upstreams>,
 }
@@ -54,9 +54,9 @@ impl AppState {
             master_key,
             tenant_rules: Arc::new(tenant_rules),
             tenants: Arc::new(TenantCache::new()),
-            pages: Arc::new(crate::http::pages::Pages::new()),
+            pages: Arc::new(super::pages::Pages::new()),
             mailer: Arc::new(mailer),
-            metrics: Arc::new(crate::http::metrics::Metrics::new()),
+            metrics: Arc::new(super::metrics::Metrics::new()),
             upstreams,
         }
     }
