@@ -2,7 +2,8 @@
 //! frozen clock instead of sleeps: a code is single use and short-lived, and its reuse
 //! revokes what it issued; a refresh token rotates, and replaying a rotated one revokes the
 //! family; a device code answers slow_down before its interval and expired_token after its
-//! lifetime. (tests/ drives the same rules over HTTP against the real daemon.)
+//! lifetime; a device's assertion is single use by its jti and refused once expired.
+//! (tests/ drives the same rules over HTTP against the real daemon.)
 
 mod common;
 
@@ -17,7 +18,7 @@ use idpd::domain::login::Session;
 use idpd::domain::oauth::authorize::AuthorizationRequest;
 use idpd::domain::oauth::device_code::{self, Timing};
 use idpd::domain::oauth::token::{Ctx, TokenResponse};
-use idpd::domain::oauth::{ErrorCode, code};
+use idpd::domain::oauth::{ErrorCode, code, jwt_bearer};
 use idpd::domain::tenants::Tenant;
 use idpd::store::Store;
 use shared::admin::CreateClient;
@@ -53,6 +54,7 @@ impl World {
                     "authorization_code".into(),
                     "refresh_token".into(),
                     clients::GRANT_DEVICE_CODE.into(),
+                    clients::GRANT_JWT_BEARER.into(),
                 ],
                 scopes: vec![],
                 access_token_ttl_seconds: None,
@@ -216,6 +218,90 @@ async fn device_codes_pace_their_polls_and_expire() {
         );
         clock.advance(Duration::seconds(600));
         assert_eq!(poll(a.device_code).await, Err(ErrorCode::ExpiredToken));
+    })
+    .await;
+}
+
+/// A device key of the world's user, registered, and assertions signed with it (RFC 7523).
+struct DeviceKey {
+    key: aws_lc_rs::signature::Ed25519KeyPair,
+    device_id: String,
+}
+
+impl DeviceKey {
+    async fn register(w: &World) -> DeviceKey {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        use base64::Engine;
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.public_key().as_ref());
+        let device = idpd::domain::devices::register(
+            w.store.as_ref(),
+            &w.tenant,
+            w.session.user_id,
+            idpd::domain::devices::Registration {
+                name: "box".into(),
+                platform: "linux".into(),
+                public_key: serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+            },
+        )
+        .await
+        .expect("device");
+        DeviceKey {
+            key,
+            device_id: device.id.to_string(),
+        }
+    }
+
+    /// An assertion with `jti`, valid for a minute from the clock's now.
+    fn assertion(&self, w: &World, jti: &str) -> String {
+        use base64::Engine;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let now = clock::now().unix_timestamp();
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT"});
+        let claims = serde_json::json!({
+            "iss": self.device_id, "sub": w.session.user_id.to_string(),
+            "aud": format!("{}/token", w.ctx().issuer), "iat": now, "exp": now + 60, "jti": jti,
+        });
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let sig = self.key.sign(input.as_bytes());
+        format!("{input}.{}", b64(sig.as_ref()))
+    }
+}
+
+#[tokio::test]
+async fn a_device_assertion_is_single_use_and_expires() {
+    each_backend(|w, clock| async move {
+        let device = DeviceKey::register(&w).await;
+        let grant = |assertion: String| {
+            let w = &w;
+            async move {
+                jwt_bearer::grant(&w.ctx(), &w.client, &assertion, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.code)
+            }
+        };
+        let first = device.assertion(&w, "jti-1");
+        assert_eq!(grant(first.clone()).await, Ok(()));
+        assert_eq!(
+            grant(first.clone()).await,
+            Err(ErrorCode::InvalidGrant),
+            "the same jti again"
+        );
+        // Still refused while its exp (plus leeway) has not passed.
+        clock.advance(Duration::seconds(80));
+        assert_eq!(grant(first).await, Err(ErrorCode::InvalidGrant));
+        // A fresh assertion works; once expired (60 s + 30 s leeway), it does not.
+        let second = device.assertion(&w, "jti-2");
+        clock.advance(Duration::seconds(91));
+        assert_eq!(grant(second).await, Err(ErrorCode::InvalidGrant));
+        assert_eq!(grant(device.assertion(&w, "jti-3")).await, Ok(()));
     })
     .await;
 }
