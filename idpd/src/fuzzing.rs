@@ -13,6 +13,7 @@ use crate::domain::clients::{ClientRecord, GRANT_AUTHORIZATION_CODE};
 use crate::domain::devices::parse_public_jwk;
 use crate::domain::keys::jws::Unverified;
 use crate::domain::oauth::authorize::{check_client, check_request, response_url};
+use crate::domain::oauth::grant::TokenRequest;
 use crate::domain::oauth::jwt_bearer::check_claims;
 use crate::http::oidc::form::pairs;
 
@@ -111,6 +112,21 @@ pub fn inbound_assertion(data: &[u8]) -> bool {
 /// The clock of `inbound_assertion`.
 const NOW: i64 = 1_800_000_000;
 
+/// A token request's form body: form parsing, then the typed `TokenRequest` (each grant's
+/// required parameters), as the token endpoint reads it (empty values count as absent).
+pub fn token_request(data: &[u8]) {
+    let Ok(params) = pairs(data) else { return };
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    if let Ok(req) = TokenRequest::parse(get) {
+        let _ = req.grant_type();
+    }
+}
+
 /// A device's public JWK as registered through the API.
 pub fn device_jwk(data: &[u8]) {
     if let Ok(v) = serde_json::from_slice::<Value>(data) {
@@ -146,5 +162,8 @@ mod tests {
             br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
         );
         device_jwk(b"[]");
+        token_request(b"grant_type=authorization_code&code=c&code_verifier=v&redirect_uri=x");
+        token_request(b"grant_type=refresh_token&grant_type=x&%ff");
+        token_request(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
     }
 }
