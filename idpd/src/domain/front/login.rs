@@ -67,29 +67,27 @@ pub async fn submit_email(
         Ok(x) => x,
         Err(a) => return a,
     };
+    let locales = flow.request.ui_locales.clone();
     if let Some(answer) = super::upstream::route_by_email(front, &flow, email).await {
-        return answer.for_flow(&flow);
+        return answer.in_locales(locales);
     }
     let ctx = &front.ctx;
-    let locales = flow.request.ui_locales.clone();
-    let mut answer =
-        match login::request_code(ctx.store, ctx.tenant, &flow, email, front.peer).await {
-            Ok(to_send) => {
-                if let Some(c) = to_send {
-                    send_code(front, &flow, c);
-                }
-                Answer::redirect(super::authorize::login_page(front, &flow))
+    let answer = match login::request_code(ctx.store, ctx.tenant, &flow, email, front.peer).await {
+        Ok(to_send) => {
+            if let Some(c) = to_send {
+                send_code(front, &flow, c);
             }
-            Err(LoginError::InvalidEmail) => form(flow, &secret, Some(LoginNotice::InvalidEmail)),
-            Err(LoginError::RateLimited { retry_after }) => {
-                flow.email = None;
-                form(flow, &secret, Some(LoginNotice::TooMany { retry_after }))
-            }
-            Err(LoginError::Store(e)) => Answer::store_failed(e),
-            Err(LoginError::InvalidCode) => form(flow, &secret, Some(LoginNotice::WrongCode)),
-        };
-    answer.ui_locales = locales;
-    answer
+            Answer::redirect(super::authorize::login_page(front, &flow))
+        }
+        Err(LoginError::InvalidEmail) => form(flow, &secret, Some(LoginNotice::InvalidEmail)),
+        Err(LoginError::RateLimited { retry_after }) => {
+            flow.email = None;
+            form(flow, &secret, Some(LoginNotice::TooMany { retry_after }))
+        }
+        Err(LoginError::Store(e)) => Answer::store_failed(e),
+        Err(LoginError::InvalidCode) => form(flow, &secret, Some(LoginNotice::WrongCode)),
+    };
+    answer.in_locales(locales)
 }
 
 /// Mails the code and link in the background: the answer takes the same time whether or not

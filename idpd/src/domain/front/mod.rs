@@ -226,8 +226,13 @@ impl Answer {
     }
 
     /// Shown in the languages `flow`'s client asked for.
-    pub fn for_flow(mut self, flow: &LoginFlow) -> Answer {
-        self.ui_locales.clone_from(&flow.request.ui_locales);
+    pub fn for_flow(self, flow: &LoginFlow) -> Answer {
+        self.in_locales(flow.request.ui_locales.clone())
+    }
+
+    /// Shown in `ui_locales` (the flow's, taken before the flow was handed on).
+    pub fn in_locales(mut self, ui_locales: Vec<String>) -> Answer {
+        self.ui_locales = ui_locales;
         self
     }
 

@@ -142,16 +142,17 @@ pub async fn callback(
         return expired("state_of_another_browser");
     };
     let locales = flow.request.ui_locales.clone();
-    let mut answer = resume(front, (flow, secret), &p, &txn, name, q).await;
-    answer.ui_locales = locales;
-    answer
+    resume(front, flow, &secret, &p, &txn, name, q)
+        .await
+        .in_locales(locales)
 }
 
 /// The callback once the flow is known: the transaction is spent, then the answer is
 /// checked, exchanged and the login completed.
 async fn resume(
     front: &Front<'_>,
-    (flow, secret): (LoginFlow, String),
+    flow: LoginFlow,
+    secret: &str,
     p: &ProviderRecord,
     txn: &crate::domain::upstream::UpstreamLogin,
     name: &str,
@@ -202,7 +203,7 @@ async fn resume(
     let mut answer = super::login::complete(
         front,
         flow,
-        &secret,
+        secret,
         Ok(user),
         Some((&p.name, upstream::AMR)),
     )
