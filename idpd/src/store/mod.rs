@@ -1,17 +1,8 @@
-//! Storage: one trait per aggregate, a `Store` supertrait, and a hand-written sqlx
-//! implementation per backend (`sqlite/`, `postgres/`). SQL lives only below this module.
-
-/// Compiles the shared SQL of each named aggregate (`store/common/<name>.rs`; paths are
-/// relative to the backend module that invokes this) into the
-/// calling backend module, which defines `Backend`, `Db` and `Args`. SQLite accepts `$N`
-/// parameters and `TRUE`, so the statements are the same on both backends.
-macro_rules! common_aggregates {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name {
-            include!(concat!("../common/", stringify!($name), ".rs"));
-        })*
-    };
-}
+//! Storage. What the rest of the daemon may ask of the database is stated by one trait per
+//! aggregate, one per file here (`tenants.rs`: `TenantStore`, …), and the `Store`
+//! supertrait joins them. `sql/` implements every one of them once, for any backend that
+//! fulfils its `Backend` contract; `sqlite/` and `postgres/` fulfil it. SQL lives only
+//! below this module.
 
 /// The embedded migrations of a backend: the same versions and names in both folders.
 macro_rules! migrations {
@@ -93,30 +84,40 @@ macro_rules! migrations {
     };
 }
 
+mod admin_tokens;
+mod audit;
+mod clients;
 mod devices;
+mod grants;
+mod keys;
 mod login;
+mod meta;
 pub mod postgres;
 mod providers;
-mod rows;
+mod rate_limits;
+mod revocations;
+mod sql;
 pub mod sqlite;
+mod tenants;
+mod users;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
-use time::OffsetDateTime;
-
+pub use admin_tokens::AdminTokenStore;
+pub use audit::AuditStore;
+pub use clients::ClientStore;
 pub use devices::{DeviceStore, UsedJti};
-pub use login::{GrantStore, LoginStore};
+pub use grants::GrantStore;
+pub use keys::KeyStore;
+pub use login::LoginStore;
+pub use meta::MetaStore;
 pub use providers::ProviderStore;
-
-use crate::model::admin_tokens::AdminToken;
-use crate::model::audit::{AuditEvent, AuditQuery, NewAuditEvent};
-use crate::model::clients::ClientRecord;
-use crate::model::keys::KeyRecord;
-use crate::model::tenants::Tenant;
-use crate::model::users::UserRecord;
+pub use rate_limits::RateLimitStore;
+pub use revocations::RevocationStore;
+pub use tenants::TenantStore;
+pub use users::UserStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -182,124 +183,6 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-#[async_trait]
-pub trait TenantStore: Send + Sync {
-    /// Inserts the tenant, its `native` default provider and its first signing keys in one
-    /// transaction. A taken slug is `Conflict`.
-    async fn insert_tenant(&self, t: &Tenant, keys: &[KeyRecord]) -> Result<Tenant>;
-    async fn find_tenant_by_id(&self, id: Uuid) -> Result<Option<Tenant>>;
-    async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
-    /// Slugs equal to `base` or starting with `base-`.
-    async fn slugs_with_prefix(&self, base: &str) -> Result<Vec<String>>;
-    /// Tenants ordered by slug, those after `after`.
-    async fn list_tenants(&self, after: Option<&str>, limit: u32) -> Result<Vec<Tenant>>;
-    async fn count_tenants(&self) -> Result<u64>;
-    /// Writes the mutable fields (not slug, id or created_at).
-    async fn update_tenant(&self, t: &Tenant) -> Result<Tenant>;
-    /// Deletes the tenant and everything that belongs to it.
-    async fn delete_tenant(&self, id: Uuid) -> Result<()>;
-}
-
-#[async_trait]
-pub trait KeyStore: Send + Sync {
-    /// Every key of the tenant, removed ones included.
-    async fn list_keys(&self, tenant_id: Uuid) -> Result<Vec<KeyRecord>>;
-    async fn find_key(&self, kid: &str) -> Result<Option<KeyRecord>>;
-    async fn insert_key(&self, k: &KeyRecord) -> Result<()>;
-    /// Sets `removed_at` (an operator retired the key early).
-    async fn remove_key(&self, kid: &str, at: OffsetDateTime) -> Result<()>;
-    /// Inserts `k` only if no key of its tenant and algorithm was created after
-    /// `due_before`, deciding under a lock on the tenant row: several instances running the
-    /// rotation job together rotate once.
-    async fn insert_key_if_due(&self, k: &KeyRecord, due_before: OffsetDateTime) -> Result<bool>;
-    /// `(tenant id, interval)` of tenants with automatic rotation.
-    async fn tenants_with_rotation(&self) -> Result<Vec<(Uuid, i64)>>;
-}
-
-#[async_trait]
-pub trait ClientStore: Send + Sync {
-    /// A taken `(tenant, client_id)` is `Conflict`.
-    async fn insert_client(&self, c: &ClientRecord) -> Result<()>;
-    async fn find_client(&self, tenant_id: Uuid, client_id: &str) -> Result<Option<ClientRecord>>;
-    /// Ordered by client_id, those after `after`.
-    async fn list_clients(
-        &self,
-        tenant_id: Uuid,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<ClientRecord>>;
-    /// Writes every mutable field, secrets included.
-    async fn update_client(&self, c: &ClientRecord) -> Result<()>;
-    async fn delete_client(&self, tenant_id: Uuid, client_id: &str) -> Result<()>;
-}
-
-#[async_trait]
-pub trait UserStore: Send + Sync {
-    /// A taken `(tenant, email)` is `Conflict`.
-    async fn insert_user(&self, u: &UserRecord) -> Result<()>;
-    async fn find_user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<UserRecord>>;
-    /// `email` as stored: lower-cased.
-    async fn find_user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<UserRecord>>;
-    /// Ordered by email, those after `after` (an email).
-    async fn list_users(
-        &self,
-        tenant_id: Uuid,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<UserRecord>>;
-    /// Writes every mutable field; an email taken by another user is `Conflict`.
-    async fn update_user(&self, u: &UserRecord) -> Result<()>;
-    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
-}
-
-#[async_trait]
-pub trait RevocationStore: Send + Sync {
-    /// Records a revoked access token until it would have expired anyway.
-    async fn revoke_token(
-        &self,
-        jti: &str,
-        tenant_id: Uuid,
-        expires_at: OffsetDateTime,
-    ) -> Result<()>;
-    async fn is_revoked(&self, jti: &str) -> Result<bool>;
-    /// Deletes revocations of tokens that have expired; returns how many.
-    async fn purge_revocations(&self, now: OffsetDateTime) -> Result<u64>;
-}
-
-#[async_trait]
-pub trait RateLimitStore: Send + Sync {
-    /// Counts one hit on `key` in the window starting at `window_start` (Unix seconds; a new
-    /// window resets the count) and returns the count so far, atomically.
-    async fn hit(&self, key: &str, window_start: i64) -> Result<i64>;
-    /// Deletes counters of windows that started before `before`.
-    async fn purge_rate_limits(&self, before: i64) -> Result<u64>;
-}
-
-#[async_trait]
-pub trait AdminTokenStore: Send + Sync {
-    async fn insert_admin_token(&self, t: &AdminToken) -> Result<()>;
-    async fn find_admin_token(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>>;
-    /// Inserts `t` only if no bootstrap token was ever created (decided in the database, so
-    /// two instances starting together create one). Returns whether it was inserted.
-    async fn insert_bootstrap_admin_token(&self, t: &AdminToken) -> Result<bool>;
-}
-
-#[async_trait]
-pub trait AuditStore: Send + Sync {
-    /// Appends an event; returns its sequence number.
-    async fn insert_audit_event(&self, e: &NewAuditEvent) -> Result<i64>;
-    /// Events matching `q`: with `q.after`, those after it, oldest first; otherwise the
-    /// newest `q.limit`, newest first.
-    async fn list_audit_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
-}
-
-#[async_trait]
-pub trait MetaStore: Send + Sync {
-    async fn get_meta(&self, key: &str) -> Result<Option<String>>;
-    /// Sets `key` unless it is set; returns the value now stored.
-    async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
-}
 
 #[async_trait]
 pub trait Store:

@@ -2,46 +2,21 @@
 //! Bounded pool-acquire and statement timeouts keep requests from piling up while the
 //! database is away; those failures surface as 503, not as hung connections.
 
-common_aggregates!(
-    admin_tokens,
-    audit,
-    clients,
-    devices,
-    grants,
-    keys,
-    login,
-    meta,
-    providers,
-    rate_limits,
-    revocations,
-    tenants,
-    users
-);
-
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, SqlSafeStr, Transaction};
 
+use super::sql::{Backend, Statement};
 use super::{Result, Store, migrator};
 
 pub struct PgStore {
     pool: PgPool,
 }
 
-type Backend = PgStore;
-type Db = Postgres;
-type Args = sqlx::postgres::PgArguments;
-
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
-
-/// Two inserts as one statement (a data-modifying CTE), run by `execute_atomic`. They may
-/// share parameters: the extended protocol binds one list per statement.
-fn atomic_pair(first: &str, second: &str) -> String {
-    format!("WITH first AS ({first}) {second}")
-}
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -58,32 +33,53 @@ impl PgStore {
         migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self { pool })
     }
+}
 
-    /// Where statements that write go: the one pool (PostgreSQL has no single writer).
-    fn writer(&self) -> &PgPool {
+super::sql::sqlx_backend!(PgStore, Postgres, PgStmt);
+
+impl PgStore {
+    fn read_pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// A write transaction (READ COMMITTED; conflicts surface as unique violations).
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+    /// PostgreSQL has no single writer: writes use the one pool.
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Backend for PgStore {
+    type Row = PgRow;
+    type Stmt = PgStmt;
+    type Tx = Transaction<'static, Postgres>;
+
+    fn sql(text: impl SqlSafeStr) -> PgStmt {
+        PgStmt::new(text)
+    }
+
+    /// READ COMMITTED; conflicts surface as unique violations.
+    async fn begin_write(&self) -> Result<Self::Tx> {
         Ok(self.pool.begin().await?)
     }
 
-    /// Runs a statement made by [`atomic_pair`]: a single statement is atomic by itself.
-    async fn execute_atomic(&self, q: sqlx::query::Query<'_, Postgres, Args>) -> Result<()> {
-        q.execute(&self.pool).await?;
+    /// Locks the tenant's row until the transaction ends.
+    async fn lock_tenant(tx: &mut Self::Tx, tenant_id: uuid::Uuid) -> Result<()> {
+        Self::sql("SELECT id FROM idp_tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant_id)
+            .execute(tx)
+            .await?;
         Ok(())
     }
 
-    /// Serializes writers of one tenant (e.g. two instances rotating its keys) on its row.
-    async fn lock_tenant(
-        tx: &mut Transaction<'static, Postgres>,
-        tenant_id: uuid::Uuid,
-    ) -> Result<()> {
-        sqlx::query("SELECT id FROM idp_tenants WHERE id = $1 FOR UPDATE")
-            .bind(tenant_id)
-            .execute(&mut **tx)
-            .await?;
+    /// One statement (a data-modifying CTE). The two may share parameters: the extended
+    /// protocol binds one list per statement.
+    fn atomic_pair(first: &str, second: &str) -> String {
+        format!("WITH first AS ({first}) {second}")
+    }
+
+    /// A single statement is atomic by itself.
+    async fn execute_atomic(&self, script: PgStmt) -> Result<()> {
+        script.execute(self.writer()).await?;
         Ok(())
     }
 }

@@ -3,29 +3,16 @@
 //! lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead
 //! of failing with SQLITE_BUSY.
 
-common_aggregates!(
-    admin_tokens,
-    audit,
-    clients,
-    devices,
-    grants,
-    keys,
-    login,
-    meta,
-    providers,
-    rate_limits,
-    revocations,
-    tenants,
-    users
-);
-
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{SqlSafeStr, Sqlite, SqlitePool, Transaction};
 
+use super::sql::Backend;
 use super::{Result, Store, migrator};
 
 /// Readers and the one writer. SQLite allows one writer at a time, and a connection that
@@ -39,17 +26,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
-type Backend = SqliteStore;
-type Db = Sqlite;
-type Args = sqlx::sqlite::SqliteArguments;
-
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
-
-/// Two inserts and their transaction as one script, run by `execute_atomic` (SQLite has
-/// no data-modifying CTEs). `$N` parameters are numbered across the whole script.
-fn atomic_pair(first: &str, second: &str) -> String {
-    format!("BEGIN IMMEDIATE; {first}; {second}; COMMIT")
-}
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -72,26 +49,55 @@ impl SqliteStore {
             .await?;
         Ok(Self { pool, writer })
     }
+}
 
-    /// Where statements that write go.
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+super::sql::sqlx_backend!(SqliteStore, Sqlite, SqliteStmt);
+
+impl SqliteStore {
+    fn read_pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
-    /// A write transaction that holds the database write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+    fn write_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+}
+
+impl Backend for SqliteStore {
+    type Row = SqliteRow;
+    type Stmt = SqliteStmt;
+    type Tx = Transaction<'static, Sqlite>;
+
+    fn sql(text: impl SqlSafeStr) -> SqliteStmt {
+        SqliteStmt::new(text)
+    }
+
+    /// `BEGIN IMMEDIATE`: the transaction holds the database write lock from its first
+    /// statement, so it cannot fail later with SQLITE_BUSY on upgrading a read lock.
+    async fn begin_write(&self) -> Result<Self::Tx> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Runs a script made by [`atomic_pair`]: every statement in a single request to the
-    /// writer connection's thread, where a transaction of separate statements costs a
-    /// hand-off each and holds the one writer while the task waits to be polled
-    /// between them (on the hot path, four hand-offs became one). If a statement fails, the
-    /// rest do not run and the transaction is rolled back here; a connection that cannot
-    /// roll back is closed, so none goes back to the pool inside a transaction.
-    async fn execute_atomic(&self, script: sqlx::query::Query<'_, Sqlite, Args>) -> Result<()> {
+    /// Nothing to do: `BEGIN IMMEDIATE` already locks the whole database.
+    async fn lock_tenant(_tx: &mut Self::Tx, _tenant_id: uuid::Uuid) -> Result<()> {
+        Ok(())
+    }
+
+    /// SQLite has no data-modifying CTEs: the two inserts and their transaction become
+    /// one script.
+    fn atomic_pair(first: &str, second: &str) -> String {
+        format!("BEGIN IMMEDIATE; {first}; {second}; COMMIT")
+    }
+
+    /// Every statement of the script goes in a single request to the writer connection's
+    /// thread, where a transaction of separate statements costs a hand-off each and holds
+    /// the one writer while the task waits to be polled between them (on the hot path, four
+    /// hand-offs became one). If a statement fails, the rest do not run and the transaction
+    /// is rolled back here; a connection that cannot roll back is closed, so none goes back
+    /// to the pool inside a transaction.
+    async fn execute_atomic(&self, script: SqliteStmt) -> Result<()> {
         let mut conn = self.writer.acquire().await?;
-        let Err(e) = script.execute(&mut *conn).await else {
+        let Err(e) = script.0.execute(&mut *conn).await else {
             return Ok(());
         };
         if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
@@ -102,14 +108,6 @@ impl SqliteStore {
             }
         }
         Err(e.into())
-    }
-
-    /// Serializes writers of one tenant: `BEGIN IMMEDIATE` already locks the whole database.
-    async fn lock_tenant(
-        _tx: &mut Transaction<'static, Sqlite>,
-        _tenant_id: uuid::Uuid,
-    ) -> Result<()> {
-        Ok(())
     }
 }
 

@@ -1,17 +1,17 @@
-// `idp_clients`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_clients`. (for every backend).
 
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::Backend;
+use super::{Backend, Statement, rows};
 use crate::model::clients::ClientRecord;
-use crate::store::{ClientStore, Result, StoreError, conflict, rows};
+use crate::store::{ClientStore, Result, StoreError, conflict};
 
 #[async_trait]
-impl ClientStore for Backend {
+impl<B: Backend> ClientStore for B {
     async fn insert_client(&self, c: &ClientRecord) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_clients (id, tenant_id, client_id, name, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, access_token_ttl_seconds, disabled, \
              secret_digest, previous_secret_digest, previous_secret_expires_at, created_at, updated_at, \
@@ -42,10 +42,10 @@ impl ClientStore for Backend {
     }
 
     async fn find_client(&self, tenant_id: Uuid, client_id: &str) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query("SELECT * FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
+        let row = Self::sql("SELECT * FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
             .bind(tenant_id)
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::client).transpose()
     }
@@ -56,20 +56,20 @@ impl ClientStore for Backend {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientRecord>> {
-        let rows = sqlx::query(
+        let rows = Self::sql(
             "SELECT * FROM idp_clients WHERE tenant_id = $1 AND client_id > $2 \
              ORDER BY client_id LIMIT $3",
         )
         .bind(tenant_id)
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(rows::client).collect()
     }
 
     async fn update_client(&self, c: &ClientRecord) -> Result<()> {
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
              grant_types = $4, scopes = $5, access_token_ttl_seconds = $6, disabled = $7, \
              secret_digest = $8, previous_secret_digest = $9, previous_secret_expires_at = $10, \
@@ -98,7 +98,7 @@ impl ClientStore for Backend {
     }
 
     async fn delete_client(&self, tenant_id: Uuid, client_id: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
+        let done = Self::sql("DELETE FROM idp_clients WHERE tenant_id = $1 AND client_id = $2")
             .bind(tenant_id)
             .bind(client_id)
             .execute(self.writer())

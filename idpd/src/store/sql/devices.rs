@@ -1,25 +1,21 @@
-// Devices, device authorizations and used assertion jtis (shared by both backends: included
-// by sqlite/ and postgres/).
+// Devices, device authorizations and used assertion jtis (for every backend).
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Backend, Db};
+use super::{Backend, Columns, Statement, WriteTx};
 use crate::model::devices::{Device, DeviceAuthorization, DeviceState};
 use crate::model::grants::{RefreshToken, TokenFamily};
 use crate::store::{DeviceStore, Result, StoreError, UsedJti, conflict};
 
-type DbRow = <Db as sqlx::Database>::Row;
-
-fn digest(r: &DbRow, col: &str) -> Result<[u8; 32]> {
-    <[u8; 32]>::try_from(r.try_get::<Vec<u8>, _>(col)?)
+fn digest(r: &impl Columns, col: &str) -> Result<[u8; 32]> {
+    <[u8; 32]>::try_from(r.try_get::<Vec<u8>>(col)?)
         .map_err(|_| StoreError::Corrupt(format!("{col} is not 32 bytes")))
 }
 
-fn device(r: &DbRow) -> Result<Device> {
+fn device(r: &impl Columns) -> Result<Device> {
     let alg: String = r.try_get("alg")?;
     Ok(Device {
         id: r.try_get("id")?,
@@ -29,7 +25,7 @@ fn device(r: &DbRow) -> Result<Device> {
         platform: r.try_get("platform")?,
         alg: shared::admin::Alg::parse(&alg)
             .ok_or_else(|| StoreError::Corrupt(format!("device alg {alg:?}")))?,
-        public_jwk: r.try_get::<Json<serde_json::Value>, _>("public_jwk")?.0,
+        public_jwk: r.try_get::<Json<serde_json::Value>>("public_jwk")?.0,
         public_key: r.try_get("public_key")?,
         created_at: r.try_get("created_at")?,
         last_used_at: r.try_get("last_used_at")?,
@@ -37,7 +33,7 @@ fn device(r: &DbRow) -> Result<Device> {
     })
 }
 
-fn authorization(r: &DbRow) -> Result<DeviceAuthorization> {
+fn authorization(r: &impl Columns) -> Result<DeviceAuthorization> {
     let state: String = r.try_get("state")?;
     Ok(DeviceAuthorization {
         device_code_digest: digest(r, "device_code_digest")?,
@@ -59,9 +55,9 @@ fn authorization(r: &DbRow) -> Result<DeviceAuthorization> {
 }
 
 #[async_trait]
-impl DeviceStore for Backend {
+impl<B: Backend> DeviceStore for B {
     async fn insert_device(&self, d: &Device) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_devices (id, tenant_id, user_id, name, platform, alg, public_jwk, public_key, \
              created_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)",
         )
@@ -81,22 +77,22 @@ impl DeviceStore for Backend {
     }
 
     async fn find_device(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<Device>> {
-        let row = sqlx::query("SELECT * FROM idp_devices WHERE id = $1 AND tenant_id = $2")
+        let row = Self::sql("SELECT * FROM idp_devices WHERE id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(tenant_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(device).transpose()
     }
 
     async fn list_devices(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Device>> {
-        let rows = sqlx::query(
+        let rows = Self::sql(
             "SELECT * FROM idp_devices WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) \
              AND revoked_at IS NULL ORDER BY created_at, id",
         )
         .bind(tenant_id)
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(device).collect()
     }
@@ -109,7 +105,7 @@ impl DeviceStore for Backend {
         now: OffsetDateTime,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_devices SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 \
              AND ($4 IS NULL OR user_id = $4) AND revoked_at IS NULL",
         )
@@ -117,23 +113,23 @@ impl DeviceStore for Backend {
         .bind(id)
         .bind(tenant_id)
         .bind(owner)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        sqlx::query(
+        Self::sql(
             "UPDATE idp_token_families SET revoked_at = $1 WHERE device_id = $2 AND tenant_id = $3 \
              AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(id)
         .bind(tenant_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn touch_device(&self, id: Uuid, now: OffsetDateTime) -> Result<()> {
-        sqlx::query("UPDATE idp_devices SET last_used_at = $1 WHERE id = $2")
+        Self::sql("UPDATE idp_devices SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
             .execute(self.writer())
@@ -142,7 +138,7 @@ impl DeviceStore for Backend {
     }
 
     async fn insert_device_authorization(&self, a: &DeviceAuthorization) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_device_authorizations (device_code_digest, tenant_id, user_code_digest, \
              client_id, scope, state, user_id, session_id, auth_time, interval_seconds, next_poll_at, \
              last_poll_slow, created_at, expires_at) \
@@ -170,7 +166,7 @@ impl DeviceStore for Backend {
         now_ms: i64,
     ) -> Result<Option<DeviceAuthorization>> {
         // Every right-hand side reads the row as it was before this statement.
-        let row = sqlx::query(
+        let row = Self::sql(
             "UPDATE idp_device_authorizations SET \
                last_poll_slow = (next_poll_at > $2), \
                interval_seconds = interval_seconds + CASE WHEN next_poll_at > $2 THEN 5 ELSE 0 END, \
@@ -188,7 +184,7 @@ impl DeviceStore for Backend {
         &self,
         device_code_digest: &[u8; 32],
     ) -> Result<Option<DeviceAuthorization>> {
-        let row = sqlx::query(
+        let row = Self::sql(
             "UPDATE idp_device_authorizations SET state = 'consumed' \
              WHERE device_code_digest = $1 AND state = 'approved' RETURNING *",
         )
@@ -203,12 +199,12 @@ impl DeviceStore for Backend {
         tenant_id: Uuid,
         user_code_digest: &[u8; 32],
     ) -> Result<Option<DeviceAuthorization>> {
-        let row = sqlx::query(
+        let row = Self::sql(
             "SELECT * FROM idp_device_authorizations WHERE tenant_id = $1 AND user_code_digest = $2",
         )
         .bind(tenant_id)
         .bind(&user_code_digest[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(authorization).transpose()
     }
@@ -225,7 +221,7 @@ impl DeviceStore for Backend {
         } else {
             DeviceState::Denied
         };
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_device_authorizations SET state = $1, user_id = $2, session_id = $3, auth_time = $4 \
              WHERE tenant_id = $5 AND user_code_digest = $6 AND state = 'pending' AND expires_at > $7",
         )
@@ -243,7 +239,7 @@ impl DeviceStore for Backend {
 
     async fn insert_family(&self, f: &TokenFamily, first: Option<&RefreshToken>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        insert_family_tx(&mut tx, f, first).await?;
+        insert_family_tx::<B>(&mut tx, f, first).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,7 +251,7 @@ impl DeviceStore for Backend {
         first: Option<&RefreshToken>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let done = Self::sql(
             "INSERT INTO idp_assertion_jtis (tenant_id, device_id, jti, expires_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
@@ -263,12 +259,12 @@ impl DeviceStore for Backend {
         .bind(jti.device_id)
         .bind(jti.jti)
         .bind(jti.expires_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_family_tx(&mut tx, f, first).await?;
+        insert_family_tx::<B>(&mut tx, f, first).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -282,7 +278,7 @@ impl DeviceStore for Backend {
             ),
             ("DELETE FROM idp_assertion_jtis WHERE expires_at < $1", now),
         ] {
-            n += sqlx::query(sql)
+            n += Self::sql(sql)
                 .bind(before)
                 .execute(self.writer())
                 .await?
@@ -293,12 +289,12 @@ impl DeviceStore for Backend {
 }
 
 /// A device family and its first refresh token, inside the caller's transaction.
-async fn insert_family_tx(
-    tx: &mut sqlx::Transaction<'static, Db>,
+async fn insert_family_tx<B: Backend>(
+    tx: &mut B::Tx,
     f: &TokenFamily,
     first: Option<&RefreshToken>,
 ) -> Result<()> {
-    sqlx::query(
+    B::sql(
         "INSERT INTO idp_token_families (id, tenant_id, client_id, user_id, session_id, created_at, \
          revoked_at, device_id) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
     )
@@ -309,10 +305,12 @@ async fn insert_family_tx(
     .bind(f.session_id)
     .bind(f.created_at)
     .bind(f.device_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if let Some(rt) = first {
-        super::grants::insert_refresh(rt).execute(&mut **tx).await?;
+        super::grants::insert_refresh::<B>(rt)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

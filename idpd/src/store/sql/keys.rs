@@ -1,23 +1,21 @@
-// `idp_signing_keys`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_signing_keys`. (for every backend).
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Args, Backend, Db};
+use super::{Backend, Columns, Statement, WriteTx, rows};
 use crate::model::keys::KeyRecord;
-use crate::store::{KeyStore, Result, StoreError, rows};
+use crate::store::{KeyStore, Result, StoreError};
 
-pub(super) const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \
+const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \
      (kid, tenant_id, alg, sealed_private, public_key, public_jwk, created_at, activates_at, removed_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-type Query<'q> = sqlx::query::Query<'q, Db, Args>;
-
-pub(super) fn bind_key<'q>(q: Query<'q>, k: &'q KeyRecord) -> Query<'q> {
-    q.bind(&k.kid)
+pub(super) fn insert_key<B: Backend>(k: &KeyRecord) -> B::Stmt {
+    B::sql(INSERT_KEY)
+        .bind(&k.kid)
         .bind(k.tenant_id)
         .bind(k.alg.as_str())
         .bind(&k.sealed_private)
@@ -29,32 +27,30 @@ pub(super) fn bind_key<'q>(q: Query<'q>, k: &'q KeyRecord) -> Query<'q> {
 }
 
 #[async_trait]
-impl KeyStore for Backend {
+impl<B: Backend> KeyStore for B {
     async fn list_keys(&self, tenant_id: Uuid) -> Result<Vec<KeyRecord>> {
-        let rows = sqlx::query("SELECT * FROM idp_signing_keys WHERE tenant_id = $1")
+        let rows = Self::sql("SELECT * FROM idp_signing_keys WHERE tenant_id = $1")
             .bind(tenant_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(rows::key).collect()
     }
 
     async fn find_key(&self, kid: &str) -> Result<Option<KeyRecord>> {
-        let row = sqlx::query("SELECT * FROM idp_signing_keys WHERE kid = $1")
+        let row = Self::sql("SELECT * FROM idp_signing_keys WHERE kid = $1")
             .bind(kid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::key).transpose()
     }
 
     async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
-        bind_key(sqlx::query(INSERT_KEY), k)
-            .execute(self.writer())
-            .await?;
+        insert_key::<B>(k).execute(self.writer()).await?;
         Ok(())
     }
 
     async fn remove_key(&self, kid: &str, at: OffsetDateTime) -> Result<()> {
-        let done = sqlx::query("UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2")
+        let done = Self::sql("UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2")
             .bind(at)
             .bind(kid)
             .execute(self.writer())
@@ -67,32 +63,29 @@ impl KeyStore for Backend {
 
     async fn insert_key_if_due(&self, k: &KeyRecord, due_before: OffsetDateTime) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        Backend::lock_tenant(&mut tx, k.tenant_id).await?;
-        let rows = sqlx::query(
-            "SELECT created_at FROM idp_signing_keys WHERE tenant_id = $1 AND alg = $2",
-        )
-        .bind(k.tenant_id)
-        .bind(k.alg.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
+        Self::lock_tenant(&mut tx, k.tenant_id).await?;
+        let rows =
+            Self::sql("SELECT created_at FROM idp_signing_keys WHERE tenant_id = $1 AND alg = $2")
+                .bind(k.tenant_id)
+                .bind(k.alg.as_str())
+                .fetch_all(&mut tx)
+                .await?;
         for r in &rows {
-            if r.try_get::<OffsetDateTime, _>("created_at")? > due_before {
+            if r.try_get::<OffsetDateTime>("created_at")? > due_before {
                 return Ok(false);
             }
         }
-        bind_key(sqlx::query(INSERT_KEY), k)
-            .execute(&mut *tx)
-            .await?;
+        insert_key::<B>(k).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn tenants_with_rotation(&self) -> Result<Vec<(Uuid, i64)>> {
-        let rows = sqlx::query(
+        let rows = Self::sql(
             "SELECT id, key_rotation_interval_seconds FROM idp_tenants \
              WHERE key_rotation_interval_seconds IS NOT NULL",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {

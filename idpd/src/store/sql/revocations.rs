@@ -1,21 +1,21 @@
-// `idp_revoked_tokens`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_revoked_tokens`. (for every backend).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Backend;
+use super::{Backend, Statement};
 use crate::store::{Result, RevocationStore};
 
 #[async_trait]
-impl RevocationStore for Backend {
+impl<B: Backend> RevocationStore for B {
     async fn revoke_token(
         &self,
         jti: &str,
         tenant_id: Uuid,
         expires_at: OffsetDateTime,
     ) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_revoked_tokens (jti, tenant_id, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (jti) DO NOTHING",
         )
@@ -28,15 +28,15 @@ impl RevocationStore for Backend {
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM idp_revoked_tokens WHERE jti = $1")
+        let row = Self::sql("SELECT 1 FROM idp_revoked_tokens WHERE jti = $1")
             .bind(jti)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.is_some())
     }
 
     async fn purge_revocations(&self, now: OffsetDateTime) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM idp_revoked_tokens WHERE expires_at < $1")
+        let done = Self::sql("DELETE FROM idp_revoked_tokens WHERE expires_at < $1")
             .bind(now)
             .execute(self.writer())
             .await?;

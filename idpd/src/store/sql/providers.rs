@@ -2,20 +2,17 @@
 // by both backends: included by sqlite/ and postgres/).
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Backend, Db};
+use super::{Backend, Columns, Statement, WriteTx};
 use crate::model::providers::{ProviderConfig, ProviderRecord};
 use crate::model::upstream::{UpstreamLink, UpstreamLogin};
 use crate::model::users::UserRecord;
 use crate::store::{ProviderStore, Result, StoreError, conflict};
 
-type DbRow = <Db as sqlx::Database>::Row;
-
-fn provider(row: &DbRow) -> Result<ProviderRecord> {
+fn provider(row: &impl Columns) -> Result<ProviderRecord> {
     let kind: String = row.try_get("kind")?;
     let Json(config): Json<ProviderConfig> = row.try_get("config")?;
     Ok(ProviderRecord {
@@ -37,7 +34,7 @@ fn digest32(v: Vec<u8>) -> Result<[u8; 32]> {
         .map_err(|_| StoreError::Corrupt("digest is not 32 bytes".into()))
 }
 
-fn upstream_login(row: &DbRow) -> Result<UpstreamLogin> {
+fn upstream_login(row: &impl Columns) -> Result<UpstreamLogin> {
     Ok(UpstreamLogin {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -53,9 +50,9 @@ fn upstream_login(row: &DbRow) -> Result<UpstreamLogin> {
 }
 
 #[async_trait]
-impl ProviderStore for Backend {
+impl<B: Backend> ProviderStore for B {
     async fn insert_provider(&self, p: &ProviderRecord) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_identity_providers (id, tenant_id, name, kind, is_default, config, \
              client_secret_sealed, created_at, updated_at) \
              VALUES ($1, $2, $3, 'external_oidc', FALSE, $4, $5, $6, $7)",
@@ -74,24 +71,26 @@ impl ProviderStore for Backend {
     }
 
     async fn find_provider(&self, tenant_id: Uuid, name: &str) -> Result<Option<ProviderRecord>> {
-        let row = sqlx::query("SELECT * FROM idp_identity_providers WHERE tenant_id = $1 AND name = $2")
-            .bind(tenant_id)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            Self::sql("SELECT * FROM idp_identity_providers WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .fetch_optional(self.reader())
+                .await?;
         row.as_ref().map(provider).transpose()
     }
 
     async fn list_providers(&self, tenant_id: Uuid) -> Result<Vec<ProviderRecord>> {
-        let rows = sqlx::query("SELECT * FROM idp_identity_providers WHERE tenant_id = $1 ORDER BY name")
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            Self::sql("SELECT * FROM idp_identity_providers WHERE tenant_id = $1 ORDER BY name")
+                .bind(tenant_id)
+                .fetch_all(self.reader())
+                .await?;
         rows.iter().map(provider).collect()
     }
 
     async fn update_provider(&self, p: &ProviderRecord) -> Result<()> {
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_identity_providers SET config = $1, client_secret_sealed = $2, updated_at = $3 \
              WHERE id = $4",
         )
@@ -108,10 +107,11 @@ impl ProviderStore for Backend {
     }
 
     async fn delete_provider(&self, id: Uuid) -> Result<()> {
-        let done = sqlx::query("DELETE FROM idp_identity_providers WHERE id = $1 AND is_default = FALSE")
-            .bind(id)
-            .execute(self.writer())
-            .await?;
+        let done =
+            Self::sql("DELETE FROM idp_identity_providers WHERE id = $1 AND is_default = FALSE")
+                .bind(id)
+                .execute(self.writer())
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -121,18 +121,18 @@ impl ProviderStore for Backend {
     async fn set_default_provider(&self, tenant_id: Uuid, provider_id: Uuid) -> Result<()> {
         let mut tx = self.begin_write().await?;
         Self::lock_tenant(&mut tx, tenant_id).await?;
-        sqlx::query(
+        Self::sql(
             "UPDATE idp_identity_providers SET is_default = FALSE WHERE tenant_id = $1 AND is_default = TRUE",
         )
         .bind(tenant_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_identity_providers SET is_default = TRUE WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(provider_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(conflict)?;
         if done.rows_affected() == 0 {
@@ -144,11 +144,13 @@ impl ProviderStore for Backend {
     }
 
     async fn find_upstream_link(&self, provider_id: Uuid, subject: &str) -> Result<Option<Uuid>> {
-        let row = sqlx::query("SELECT user_id FROM idp_upstream_links WHERE provider_id = $1 AND subject = $2")
-            .bind(provider_id)
-            .bind(subject)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = Self::sql(
+            "SELECT user_id FROM idp_upstream_links WHERE provider_id = $1 AND subject = $2",
+        )
+        .bind(provider_id)
+        .bind(subject)
+        .fetch_optional(self.reader())
+        .await?;
         Ok(match row {
             Some(r) => Some(r.try_get("user_id")?),
             None => None,
@@ -158,12 +160,12 @@ impl ProviderStore for Backend {
     async fn link_upstream(&self, user: Option<&UserRecord>, link: &UpstreamLink) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(u) = user {
-            super::users::insert_user_query(u)
-                .execute(&mut *tx)
-            .await
-            .map_err(conflict)?;
+            super::users::insert_user::<B>(u)
+                .execute(&mut tx)
+                .await
+                .map_err(conflict)?;
         }
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_upstream_links (provider_id, subject, tenant_id, user_id, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -172,7 +174,7 @@ impl ProviderStore for Backend {
         .bind(link.tenant_id)
         .bind(link.user_id)
         .bind(link.created_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(conflict)?;
         tx.commit().await?;
@@ -180,7 +182,7 @@ impl ProviderStore for Backend {
     }
 
     async fn insert_upstream_login(&self, l: &UpstreamLogin) -> Result<()> {
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_upstream_logins (id, tenant_id, provider_id, flow_id, state_digest, nonce, \
              pkce_verifier, created_at, expires_at, consumed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
@@ -199,17 +201,23 @@ impl ProviderStore for Backend {
         Ok(())
     }
 
-    async fn find_upstream_login(&self, tenant_id: Uuid, state_digest: &[u8; 32]) -> Result<Option<UpstreamLogin>> {
-        let row = sqlx::query("SELECT * FROM idp_upstream_logins WHERE state_digest = $1 AND tenant_id = $2")
-            .bind(&state_digest[..])
-            .bind(tenant_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn find_upstream_login(
+        &self,
+        tenant_id: Uuid,
+        state_digest: &[u8; 32],
+    ) -> Result<Option<UpstreamLogin>> {
+        let row = Self::sql(
+            "SELECT * FROM idp_upstream_logins WHERE state_digest = $1 AND tenant_id = $2",
+        )
+        .bind(&state_digest[..])
+        .bind(tenant_id)
+        .fetch_optional(self.reader())
+        .await?;
         row.as_ref().map(upstream_login).transpose()
     }
 
     async fn consume_upstream_login(&self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_upstream_logins SET consumed_at = $1 \
              WHERE id = $2 AND consumed_at IS NULL AND expires_at > $1",
         )

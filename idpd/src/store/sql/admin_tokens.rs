@@ -1,19 +1,17 @@
-// `idp_admin_tokens`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_admin_tokens`. (for every backend).
 
 use async_trait::async_trait;
 
-use super::{Args, Backend, Db};
+use super::{Backend, Statement, WriteTx, rows};
 use crate::model::admin_tokens::AdminToken;
-use crate::store::{AdminTokenStore, Result, conflict, rows};
+use crate::store::{AdminTokenStore, Result, conflict};
 
 const INSERT: &str = "INSERT INTO idp_admin_tokens \
      (id, name, digest, tenant_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-fn bind_insert<'q>(
-    q: sqlx::query::Query<'q, Db, Args>,
-    t: &'q AdminToken,
-) -> sqlx::query::Query<'q, Db, Args> {
-    q.bind(t.id)
+fn insert<B: Backend>(t: &AdminToken) -> B::Stmt {
+    B::sql(INSERT)
+        .bind(t.id)
         .bind(&t.name)
         .bind(&t.digest[..])
         .bind(t.tenant_id)
@@ -23,9 +21,9 @@ fn bind_insert<'q>(
 }
 
 #[async_trait]
-impl AdminTokenStore for Backend {
+impl<B: Backend> AdminTokenStore for B {
     async fn insert_admin_token(&self, t: &AdminToken) -> Result<()> {
-        bind_insert(sqlx::query(INSERT), t)
+        insert::<B>(t)
             .execute(self.writer())
             .await
             .map_err(conflict)?;
@@ -33,28 +31,26 @@ impl AdminTokenStore for Backend {
     }
 
     async fn find_admin_token(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>> {
-        let row = sqlx::query("SELECT * FROM idp_admin_tokens WHERE digest = $1")
+        let row = Self::sql("SELECT * FROM idp_admin_tokens WHERE digest = $1")
             .bind(&digest[..])
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::admin_token).transpose()
     }
 
     async fn insert_bootstrap_admin_token(&self, t: &AdminToken) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let marked = sqlx::query(
+        let marked = Self::sql(
             "INSERT INTO idp_meta (key, value) VALUES ('bootstrap_admin_token', $1) \
              ON CONFLICT (key) DO NOTHING",
         )
         .bind(t.id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         if marked.rows_affected() == 0 {
             return Ok(false);
         }
-        bind_insert(sqlx::query(INSERT), t)
-            .execute(&mut *tx)
-            .await?;
+        insert::<B>(t).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }

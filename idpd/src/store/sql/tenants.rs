@@ -1,14 +1,13 @@
-// `idp_tenants` and the default row of `idp_identity_providers`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_tenants` and the default row of `idp_identity_providers`. (for every backend).
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::Backend;
+use super::{Backend, Columns, Statement, WriteTx, rows};
 use crate::model::keys::KeyRecord;
 use crate::model::tenants::{NATIVE_PROVIDER, Tenant};
-use crate::store::{Result, StoreError, TenantStore, conflict, rows};
+use crate::store::{Result, StoreError, TenantStore, conflict};
 
 macro_rules! select_tenants {
     ($where:literal) => {
@@ -25,10 +24,10 @@ macro_rules! select_tenants {
 }
 
 #[async_trait]
-impl TenantStore for Backend {
+impl<B: Backend> TenantStore for B {
     async fn insert_tenant(&self, t: &Tenant, keys: &[KeyRecord]) -> Result<Tenant> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_tenants (id, slug, display_name, locales, cookie_name, cookie_domain, \
              session_ttl_seconds, idle_ttl_seconds, same_site, signup_policy, created_at, updated_at, \
              access_token_alg, key_rotation_interval_seconds) \
@@ -48,10 +47,10 @@ impl TenantStore for Backend {
         .bind(t.updated_at)
         .bind(t.access_token_alg.as_str())
         .bind(t.key_rotation_interval_seconds)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(conflict)?;
-        sqlx::query(
+        Self::sql(
             "INSERT INTO idp_identity_providers \
              (id, tenant_id, name, kind, is_default, created_at, updated_at) \
              VALUES ($1, $2, $3, 'native', TRUE, $4, $5)",
@@ -61,12 +60,10 @@ impl TenantStore for Backend {
         .bind(NATIVE_PROVIDER)
         .bind(t.created_at)
         .bind(t.created_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         for k in keys {
-            super::keys::bind_key(sqlx::query(super::keys::INSERT_KEY), k)
-                .execute(&mut *tx)
-                .await?;
+            super::keys::insert_key::<B>(k).execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(Tenant {
@@ -76,51 +73,51 @@ impl TenantStore for Backend {
     }
 
     async fn find_tenant_by_id(&self, id: Uuid) -> Result<Option<Tenant>> {
-        let row = sqlx::query(select_tenants!("WHERE t.id = $1"))
+        let row = Self::sql(select_tenants!("WHERE t.id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-        let row = sqlx::query(select_tenants!("WHERE t.slug = $1"))
+        let row = Self::sql(select_tenants!("WHERE t.slug = $1"))
             .bind(slug)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn slugs_with_prefix(&self, base: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT slug FROM idp_tenants WHERE slug = $1 OR slug LIKE $2")
+        let rows = Self::sql("SELECT slug FROM idp_tenants WHERE slug = $1 OR slug LIKE $2")
             .bind(base)
             .bind(rows::suffix_pattern(base))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(|r| Ok(r.try_get("slug")?)).collect()
     }
 
     async fn list_tenants(&self, after: Option<&str>, limit: u32) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query(select_tenants!(
+        let rows = Self::sql(select_tenants!(
             "WHERE t.slug > $1 ORDER BY t.slug LIMIT $2"
         ))
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(rows::tenant).collect()
     }
 
     async fn count_tenants(&self) -> Result<u64> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM idp_tenants")
-            .fetch_one(&self.pool)
+        let n: i64 = Self::sql("SELECT COUNT(*) AS n FROM idp_tenants")
+            .fetch_one(self.reader())
             .await?
             .try_get("n")?;
         Ok(n.try_into().unwrap_or(0))
     }
 
     async fn update_tenant(&self, t: &Tenant) -> Result<Tenant> {
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_tenants SET display_name = $1, locales = $2, cookie_name = $3, \
              cookie_domain = $4, session_ttl_seconds = $5, idle_ttl_seconds = $6, same_site = $7, \
              signup_policy = $8, updated_at = $9, access_token_alg = $10, \
@@ -149,7 +146,7 @@ impl TenantStore for Backend {
     }
 
     async fn delete_tenant(&self, id: Uuid) -> Result<()> {
-        let done = sqlx::query("DELETE FROM idp_tenants WHERE id = $1")
+        let done = Self::sql("DELETE FROM idp_tenants WHERE id = $1")
             .bind(id)
             .execute(self.writer())
             .await?;

@@ -3,28 +3,16 @@
 
 use shared::admin::{Alg, SameSite, SessionSettings, SignupPolicy};
 use sqlx::types::Json;
-use sqlx::{ColumnIndex, Decode, Row, Type};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::{Result, StoreError};
+use super::Columns;
 use crate::model::admin_tokens::AdminToken;
 use crate::model::clients::ClientRecord;
 use crate::model::keys::KeyRecord;
 use crate::model::tenants::Tenant;
 use crate::model::users::UserRecord;
+use crate::store::{Result, StoreError};
 
-pub(super) fn tenant<'r, R>(row: &'r R) -> Result<Tenant>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn tenant(row: &impl Columns) -> Result<Tenant> {
     let Json(locales): Json<Vec<String>> = row.try_get("locales")?;
     Ok(Tenant {
         id: row.try_get("id")?,
@@ -36,28 +24,20 @@ where
             cookie_domain: row.try_get("cookie_domain")?,
             ttl_seconds: row.try_get("session_ttl_seconds")?,
             idle_ttl_seconds: row.try_get("idle_ttl_seconds")?,
-            same_site: parse_enum(row.try_get::<String, _>("same_site")?.as_str())?,
+            same_site: parse_enum(row.try_get::<String>("same_site")?.as_str())?,
         },
-        signup_policy: parse_enum(row.try_get::<String, _>("signup_policy")?.as_str())?,
+        signup_policy: parse_enum(row.try_get::<String>("signup_policy")?.as_str())?,
         default_provider: row
-            .try_get::<Option<String>, _>("default_provider")?
+            .try_get::<Option<String>>("default_provider")?
             .unwrap_or_default(),
-        access_token_alg: parse_alg(&row.try_get::<String, _>("access_token_alg")?)?,
+        access_token_alg: parse_alg(&row.try_get::<String>("access_token_alg")?)?,
         key_rotation_interval_seconds: row.try_get("key_rotation_interval_seconds")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
 
-pub(super) fn admin_token<'r, R>(row: &'r R) -> Result<AdminToken>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn admin_token(row: &impl Columns) -> Result<AdminToken> {
     let digest: Vec<u8> = row.try_get("digest")?;
     Ok(AdminToken {
         id: row.try_get("id")?,
@@ -72,21 +52,12 @@ where
     })
 }
 
-pub(super) fn key<'r, R>(row: &'r R) -> Result<KeyRecord>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Json<serde_json::Value>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn key(row: &impl Columns) -> Result<KeyRecord> {
     let Json(public_jwk) = row.try_get("public_jwk")?;
     Ok(KeyRecord {
         kid: row.try_get("kid")?,
         tenant_id: row.try_get("tenant_id")?,
-        alg: parse_alg(&row.try_get::<String, _>("alg")?)?,
+        alg: parse_alg(&row.try_get::<String>("alg")?)?,
         sealed_private: row.try_get("sealed_private")?,
         public_key: row.try_get("public_key")?,
         public_jwk,
@@ -96,22 +67,10 @@ where
     })
 }
 
-pub(super) fn client<'r, R>(row: &'r R) -> Result<ClientRecord>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let list =
-        |col: &'r str| -> Result<Vec<String>> { Ok(row.try_get::<Json<Vec<String>>, _>(col)?.0) };
-    let digest = |col: &'r str| -> Result<Option<[u8; 32]>> {
-        row.try_get::<Option<Vec<u8>>, _>(col)?
+pub(super) fn client(row: &impl Columns) -> Result<ClientRecord> {
+    let list = |col: &str| -> Result<Vec<String>> { Ok(row.try_get::<Json<Vec<String>>>(col)?.0) };
+    let digest = |col: &str| -> Result<Option<[u8; 32]>> {
+        row.try_get::<Option<Vec<u8>>>(col)?
             .map(|d| {
                 <[u8; 32]>::try_from(d)
                     .map_err(|_| StoreError::Corrupt("client secret digest is not 32 bytes".into()))
@@ -129,7 +88,7 @@ where
         grant_types: list("grant_types")?,
         scopes: list("scopes")?,
         access_token_ttl_seconds: row.try_get("access_token_ttl_seconds")?,
-        id_token_alg: parse_alg(&row.try_get::<String, _>("id_token_alg")?)?,
+        id_token_alg: parse_alg(&row.try_get::<String>("id_token_alg")?)?,
         disabled: row.try_get("disabled")?,
         secret_digest: digest("secret_digest")?,
         previous_secret_digest: digest("previous_secret_digest")?,
@@ -139,15 +98,7 @@ where
     })
 }
 
-pub(super) fn user<'r, R>(row: &'r R) -> Result<UserRecord>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn user(row: &impl Columns) -> Result<UserRecord> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -185,32 +136,17 @@ pub(super) fn suffix_pattern(base: &str) -> String {
 }
 
 /// Decodes a 32-byte digest column.
-fn digest32<'r, R>(row: &'r R, col: &'r str) -> Result<[u8; 32]>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    <[u8; 32]>::try_from(row.try_get::<Vec<u8>, _>(col)?)
+fn digest32(row: &impl Columns, col: &str) -> Result<[u8; 32]> {
+    <[u8; 32]>::try_from(row.try_get::<Vec<u8>>(col)?)
         .map_err(|_| StoreError::Corrupt(format!("{col} is not 32 bytes")))
 }
 
-pub(super) fn flow<'r, R>(row: &'r R) -> Result<crate::model::login::LoginFlow>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Json<crate::model::authorize::AuthorizationRequest>:
-        Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn flow(row: &impl Columns) -> Result<crate::model::login::LoginFlow> {
     Ok(crate::model::login::LoginFlow {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         secret_digest: digest32(row, "secret_digest")?,
-        request: row.try_get::<Json<_>, _>("request")?.0,
+        request: row.try_get::<Json<_>>("request")?.0,
         email: row.try_get("email")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -218,17 +154,7 @@ where
     })
 }
 
-pub(super) fn otp<'r, R>(row: &'r R) -> Result<crate::model::login::Otp>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn otp(row: &impl Columns) -> Result<crate::model::login::Otp> {
     let attempts = row.try_get("attempts")?;
     Ok(crate::model::login::Otp {
         id: row.try_get("id")?,
@@ -244,24 +170,14 @@ where
     })
 }
 
-pub(super) fn session<'r, R>(row: &'r R) -> Result<crate::model::login::Session>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-    Json<Vec<String>>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn session(row: &impl Columns) -> Result<crate::model::login::Session> {
     Ok(crate::model::login::Session {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         user_id: row.try_get("user_id")?,
         token_digest: digest32(row, "token_digest")?,
         provider: row.try_get("provider")?,
-        amr: row.try_get::<Json<Vec<String>>, _>("amr")?.0,
+        amr: row.try_get::<Json<Vec<String>>>("amr")?.0,
         auth_time: row.try_get("auth_time")?,
         created_at: row.try_get("created_at")?,
         last_seen_at: row.try_get("last_seen_at")?,
@@ -270,16 +186,7 @@ where
     })
 }
 
-pub(super) fn family<'r, R>(row: &'r R) -> Result<crate::model::grants::TokenFamily>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    Option<Uuid>: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn family(row: &impl Columns) -> Result<crate::model::grants::TokenFamily> {
     Ok(crate::model::grants::TokenFamily {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -292,21 +199,12 @@ where
     })
 }
 
-pub(super) fn code<'r, R>(row: &'r R) -> Result<crate::model::grants::AuthCode>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-    Json<crate::model::grants::CodeRequest>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn code(row: &impl Columns) -> Result<crate::model::grants::AuthCode> {
     Ok(crate::model::grants::AuthCode {
         digest: digest32(row, "digest")?,
         tenant_id: row.try_get("tenant_id")?,
         family_id: row.try_get("family_id")?,
-        request: row.try_get::<Json<_>, _>("request")?.0,
+        request: row.try_get::<Json<_>>("request")?.0,
         auth_time: row.try_get("auth_time")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -315,16 +213,7 @@ where
     })
 }
 
-pub(super) fn refresh<'r, R>(row: &'r R) -> Result<crate::model::grants::RefreshToken>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    Uuid: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
-    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn refresh(row: &impl Columns) -> Result<crate::model::grants::RefreshToken> {
     Ok(crate::model::grants::RefreshToken {
         digest: digest32(row, "digest")?,
         family_id: row.try_get("family_id")?,

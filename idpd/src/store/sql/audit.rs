@@ -1,9 +1,8 @@
-// `idp_audit_events` (shared by both backends: included by sqlite/ and postgres/).
+// `idp_audit_events` (for every backend).
 
 use async_trait::async_trait;
-use sqlx::Row;
 
-use super::Backend;
+use super::{Backend, Columns, Statement};
 use crate::model::audit::{AuditEvent, AuditQuery, NewAuditEvent, Outcome};
 use crate::store::{AuditStore, Result, StoreError};
 
@@ -22,9 +21,9 @@ macro_rules! filtered {
 }
 
 #[async_trait]
-impl AuditStore for Backend {
+impl<B: Backend> AuditStore for B {
     async fn insert_audit_event(&self, e: &NewAuditEvent) -> Result<i64> {
-        let row = sqlx::query(
+        let row = Self::sql(
             "INSERT INTO idp_audit_events (at, tenant_id, tenant, actor, action, target, outcome, \
              reason, request_id, client_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              RETURNING seq",
@@ -49,13 +48,13 @@ impl AuditStore for Backend {
             Some(_) => filtered!("AND seq > $4 ORDER BY seq ASC LIMIT $5"),
             None => filtered!("AND $4 IS NULL ORDER BY seq DESC LIMIT $5"),
         };
-        let rows = sqlx::query(sql)
+        let rows = Self::sql(sql)
             .bind(&q.tenant)
             .bind(&q.action)
             .bind(q.since)
             .bind(q.after)
             .bind(i64::from(q.limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter()
             .map(|row| {

@@ -1,16 +1,16 @@
-// `idp_users`. (shared by both backends: included by sqlite/ and postgres/).
+// `idp_users`. (for every backend).
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::Backend;
+use super::{Backend, Statement, rows};
 use crate::model::users::UserRecord;
-use crate::store::{Result, StoreError, UserStore, conflict, rows};
+use crate::store::{Result, StoreError, UserStore, conflict};
 
 /// The insert of a user, also run inside other transactions (a user created with its
 /// upstream link).
-pub(super) fn insert_user_query(u: &UserRecord) -> sqlx::query::Query<'_, super::Db, super::Args> {
-    sqlx::query(
+pub(super) fn insert_user<B: Backend>(u: &UserRecord) -> B::Stmt {
+    B::sql(
         "INSERT INTO idp_users (id, tenant_id, email, email_verified, name, locale, disabled, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -26,29 +26,29 @@ pub(super) fn insert_user_query(u: &UserRecord) -> sqlx::query::Query<'_, super:
 }
 
 #[async_trait]
-impl UserStore for Backend {
+impl<B: Backend> UserStore for B {
     async fn insert_user(&self, u: &UserRecord) -> Result<()> {
-        insert_user_query(u)
+        insert_user::<B>(u)
             .execute(self.writer())
-        .await
-        .map_err(conflict)?;
+            .await
+            .map_err(conflict)?;
         Ok(())
     }
 
     async fn find_user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM idp_users WHERE tenant_id = $1 AND id = $2")
+        let row = Self::sql("SELECT * FROM idp_users WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::user).transpose()
     }
 
     async fn find_user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM idp_users WHERE tenant_id = $1 AND email = $2")
+        let row = Self::sql("SELECT * FROM idp_users WHERE tenant_id = $1 AND email = $2")
             .bind(tenant_id)
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(rows::user).transpose()
     }
@@ -59,20 +59,20 @@ impl UserStore for Backend {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query(
+        let rows = Self::sql(
             "SELECT * FROM idp_users WHERE tenant_id = $1 AND email > $2 \
              ORDER BY email LIMIT $3",
         )
         .bind(tenant_id)
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(rows::user).collect()
     }
 
     async fn update_user(&self, u: &UserRecord) -> Result<()> {
-        let done = sqlx::query(
+        let done = Self::sql(
             "UPDATE idp_users SET email = $1, email_verified = $2, name = $3, locale = $4, \
              disabled = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8",
         )
@@ -94,7 +94,7 @@ impl UserStore for Backend {
     }
 
     async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
-        let done = sqlx::query("DELETE FROM idp_users WHERE tenant_id = $1 AND id = $2")
+        let done = Self::sql("DELETE FROM idp_users WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .execute(self.writer())
