@@ -153,6 +153,9 @@ impl StoreError {
                 matches!(
                     e,
                     sqlx::Error::Io(_)
+                        // The connection broke mid-exchange (a server shutting down
+                        // answers the TLS or start-up request with a closed socket).
+                        | sqlx::Error::Protocol(_)
                         | sqlx::Error::PoolTimedOut
                         | sqlx::Error::PoolClosed
                         | sqlx::Error::WorkerCrashed
@@ -297,4 +300,31 @@ fn conflict(e: sqlx::Error) -> StoreError {
         return StoreError::Conflict { constraint };
     }
     StoreError::Backend(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn broken_connections_are_unavailable_and_refusals_are_not() {
+        let unavailable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+            // What a PostgreSQL shutting down made of a new connection's TLS request.
+            sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into()),
+        ];
+        for e in unavailable {
+            let text = e.to_string();
+            assert!(StoreError::Backend(e).is_unavailable(), "{text}");
+        }
+        for e in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+        ] {
+            let text = e.to_string();
+            assert!(!StoreError::Backend(e).is_unavailable(), "{text}");
+        }
+        assert!(!StoreError::NotFound.is_unavailable());
+    }
 }
