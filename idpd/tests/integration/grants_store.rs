@@ -2,11 +2,9 @@
 //! the two inserts and their transaction go to the writer as one script; a failure in either
 //! must leave no row behind and the writer usable.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::grants::{self, AuthCode, CodeRequest, Redemption, TokenFamily};
 

@@ -1,11 +1,9 @@
 //! The devices store on both backends: single-use jtis, their purge at expiry, device
 //! authorizations kept a day past expiry, slow_down bookkeeping and single consumption.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::devices::{self, DeviceState};
 use idpd::domain::grants::{self, TokenFamily};

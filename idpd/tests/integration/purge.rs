@@ -1,11 +1,9 @@
 //! Purging expired login records on both backends: what expired before the cut-off goes,
 //! the rest stays.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::login::{LoginFlow, Session};
 use idpd::domain::oauth::authorize::AuthorizationRequest;

@@ -5,11 +5,9 @@
 //! lifetime; a device's assertion is single use by its jti and refused once expired.
 //! (tests/ drives the same rules over HTTP against the real daemon.)
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{drop_pg, insert_user, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::clock::{self, Frozen};
 use idpd::crypto::MasterKey;
 use idpd::domain::clients::{self, ClientRecord};

@@ -1,5 +1,5 @@
 //! man/idpd.8 is generated from the clap definition; this test fails when it is stale.
-//! Regenerate with `IDP_UPDATE_MAN=1 cargo test -p idpd --test man`.
+//! Regenerate with `IDP_UPDATE_MAN=1 cargo test -p idpd man_page`.
 
 use std::path::PathBuf;
 
@@ -26,6 +26,6 @@ fn man_page_is_current() {
         .unwrap_or_default();
     assert!(
         on_disk == page,
-        "man/idpd.8 is stale: run `IDP_UPDATE_MAN=1 cargo test -p idpd --test man` and commit it{first_difference}"
+        "man/idpd.8 is stale: run `IDP_UPDATE_MAN=1 cargo test -p idpd man_page` and commit it{first_difference}"
     );
 }

@@ -2,11 +2,9 @@
 //! `IDP_TEST_POSTGRES_URL` is set): due keys are replaced once, even when several instances
 //! run the job at the same moment.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{drop_pg, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, stores, tenant_with_old_keys};
 use idpd::crypto::MasterKey;
 use idpd::domain::keys;
 use shared::admin::Alg;
