@@ -278,7 +278,7 @@ async fn two_instances_start_together_on_postgres() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = TestDb::new(Backend::Postgres, dir.path()).await;
+    let db = TestDb::empty(Backend::Postgres, dir.path()).await;
     // Both share one master key file, as instances behind a load balancer do.
     let key = dir.path().join("master.key");
     std::fs::write(&key, [42u8; 32]).unwrap();
