@@ -488,7 +488,7 @@ async fn idpctl_exit_codes(backend: Backend) {
     assert!(invalid.stderr.contains("locales[0]"), "{invalid:?}");
 
     let unauthorized =
-        Ctl::new(&s.idpd.admin_url(), Some("idp_admin_nope".into())).run(["tenant", "list"]);
+        Ctl::new(&s.idpd.admin_url(), "idp_admin_nope".into()).run(["tenant", "list"]);
     assert_eq!(unauthorized.code, 4, "bad token: {unauthorized:?}");
 
     let usage = ctl.run(["tenant", "list", "-o", "xml"]);

@@ -201,7 +201,7 @@ async fn admin_token_create_offline(backend: Backend) {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("idp_admin_"), "{token}");
     assert_ne!(token, s.idpd.admin_token());
-    let ctl = Ctl::new(&s.idpd.admin_url(), Some(token));
+    let ctl = Ctl::new(&s.idpd.admin_url(), token);
     ctl.run(["tenant", "create", "Made With Second Token"]).ok();
 }
 
@@ -301,11 +301,11 @@ async fn two_instances_start_together_on_postgres() {
         .collect();
     assert_eq!(files.len(), 1, "one bootstrap admin token for one database");
     let token = files[0].trim().to_owned();
-    let created = Ctl::new(&ia.admin_url(), Some(token.clone()))
+    let created = Ctl::new(&ia.admin_url(), token.clone())
         .run(["-o", "json", "tenant", "create", "Shared"])
         .ok()
         .json();
-    let seen = Ctl::new(&ib.admin_url(), Some(token))
+    let seen = Ctl::new(&ib.admin_url(), token)
         .run(["-o", "json", "tenant", "show", "shared"])
         .ok()
         .json();

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -467,7 +467,7 @@ impl Idpd {
 
     /// An idpctl command line pointed at this server.
     pub fn ctl(&self) -> Ctl {
-        Ctl::new(&self.admin_url(), Some(self.admin_token()))
+        Ctl::new(&self.admin_url(), self.admin_token())
     }
 
     /// An HTTP client for the admin API with the bearer token set.
@@ -548,7 +548,7 @@ impl Api {
 /// One run of the real `idpctl` binary.
 pub struct Ctl {
     url: String,
-    token: Option<String>,
+    token: String,
 }
 
 #[derive(Debug)]
@@ -572,31 +572,27 @@ impl CtlOutput {
 }
 
 impl Ctl {
-    pub fn new(url: &str, token: Option<String>) -> Ctl {
+    pub fn new(url: &str, token: String) -> Ctl {
         Ctl {
             url: url.to_owned(),
             token,
         }
     }
 
-    /// Runs an idpctl command against the server. With a token, idpctl runs in this
-    /// process through its library entry point (`idpctl::run_with`, what its `main` calls,
-    /// with no terminal attached as under a pipe); without one, as the real binary with
-    /// every `IDPCTL_*` variable removed, which only a process of its own can have. The
-    /// binary's own behaviour (exit status, streams, environment) is tested in
-    /// `idpctl/tests/cli.rs`.
+    /// Runs an idpctl command against the server, in this process through idpctl's library
+    /// entry point (`idpctl::run_with`, what its `main` calls, with no terminal attached as
+    /// under a pipe). The binary's own behaviour (exit status, streams, environment) is
+    /// tested in `idpctl/tests/cli.rs`; tests here that need it spawn `bin("idpctl")`.
     pub fn run<I, S>(&self, args: I) -> CtlOutput
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let Some(token) = &self.token else {
-            return self.run_binary(args);
-        };
-        let mut argv: Vec<std::ffi::OsString> = ["idpctl", "--url", &self.url, "--token", token]
-            .into_iter()
-            .map(Into::into)
-            .collect();
+        let mut argv: Vec<std::ffi::OsString> =
+            ["idpctl", "--url", &self.url, "--token", &self.token]
+                .into_iter()
+                .map(Into::into)
+                .collect();
         argv.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let exit = idpctl::run_with(argv, idpctl::Terminal::default(), &mut stdout, &mut stderr);
@@ -604,28 +600,6 @@ impl Ctl {
             code: i32::from(exit.code()),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-
-    fn run_binary<I, S>(&self, args: I) -> CtlOutput
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        let mut cmd = Command::new(bin("idpctl"));
-        cmd.arg("--url").arg(&self.url);
-        cmd.env_remove("IDPCTL_TOKEN")
-            .env_remove("IDPCTL_URL")
-            .env_remove("IDPCTL_TOKEN_FILE");
-        let out: Output = cmd
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run idpctl");
-        CtlOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
 }

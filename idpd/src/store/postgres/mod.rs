@@ -52,6 +52,7 @@ impl Backend for PgStore {
     type Row = PgRow;
     type Stmt = PgStmt;
     type Tx = Transaction<'static, Postgres>;
+    const SLOT: usize = 1;
 
     fn sql(text: impl SqlSafeStr) -> PgStmt {
         PgStmt::new(text)

@@ -1,11 +1,13 @@
 // Token families, authorization codes and refresh tokens (for every backend).
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Backend, Statement, WriteTx, rows};
+use super::{BACKENDS, Backend, Statement, WriteTx, rows};
 use crate::model::grants::{AuthCode, Redemption, RefreshToken, TokenFamily};
 use crate::store::{GrantStore, Result};
 
@@ -16,10 +18,12 @@ impl<B: Backend> GrantStore for B {
                               session_id, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
         const CODE: &str = "INSERT INTO idp_auth_codes (digest, tenant_id, family_id, request, auth_time, \
                             created_at, expires_at, consumed_at) VALUES ($7, $2, $1, $8, $9, $10, $11, NULL)";
-        // Both rows in one request to the database (this runs on every authorize).
-        let script = B::sql(sqlx::AssertSqlSafe(B::atomic_pair(FAMILY, CODE)));
+        // Both rows in one request to the database (this runs on every authorize); the
+        // script's text is built once per process and backend.
+        static SCRIPT: [OnceLock<String>; BACKENDS] = [const { OnceLock::new() }; BACKENDS];
+        let script = SCRIPT[B::SLOT].get_or_init(|| B::atomic_pair(FAMILY, CODE));
         self.execute_atomic(
-            script
+            B::sql(script.as_str())
                 .bind(family.id)
                 .bind(family.tenant_id)
                 .bind(&family.client_id)

@@ -129,11 +129,18 @@ pub(crate) trait WriteTx: Send {
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// How many backends there are: the length of per-backend caches indexed by `Backend::SLOT`.
+pub(crate) const BACKENDS: usize = 2;
+
 /// What a database backend provides to the shared SQL.
 pub(crate) trait Backend: Send + Sync + Sized + 'static {
     type Row: Columns;
     type Stmt: Statement<Self>;
     type Tx: WriteTx;
+
+    /// This backend's index in caches of statement text built once per process (a `static`
+    /// in generic code is shared by every backend).
+    const SLOT: usize;
 
     /// A statement with no parameters bound yet.
     fn sql(text: impl SqlSafeStr) -> Self::Stmt;

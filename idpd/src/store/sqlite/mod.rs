@@ -67,6 +67,7 @@ impl Backend for SqliteStore {
     type Row = SqliteRow;
     type Stmt = SqliteStmt;
     type Tx = Transaction<'static, Sqlite>;
+    const SLOT: usize = 0;
 
     fn sql(text: impl SqlSafeStr) -> SqliteStmt {
         SqliteStmt::new(text)
