@@ -7,6 +7,7 @@ mod apply_export;
 mod audit_metrics;
 mod browser_flows;
 mod cli_contexts;
+mod config_cache;
 mod device_flow;
 mod device_login;
 mod device_security;

@@ -35,6 +35,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::info!(path = %path.display(), "wrote the first admin token; idpctl reads it from there");
     }
     tracing::info!(backend = store.backend(), "database ready");
+    // Other instances' changes to tenants, clients and keys reach this one's caches.
+    store
+        .follow_changes()
+        .await
+        .context("cannot listen for configuration changes")?;
     let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.data_dir)
         .context("cannot set up outgoing mail")?;
     if config.smtp_url.is_none() {

@@ -3,6 +3,7 @@
 
 pub mod admin_tokens;
 pub mod audit;
+pub mod cache;
 pub mod clients;
 pub mod devices;
 pub mod error;

@@ -1,8 +1,6 @@
 //! Tenants: validation, slug assignment and the create/update/delete rules.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use shared::admin::{
     Alg, CreateTenant, SameSite, SessionSettings, SessionSettingsPatch, SignupPolicy, UpdateTenant,
@@ -215,63 +213,6 @@ fn check_interval(interval: Option<i64>, errors: &mut Vec<FieldError>) {
                 "must be between {MIN_ROTATION_INTERVAL_SECONDS} and 31622400 seconds, or null"
             ),
         ));
-    }
-}
-
-/// Tenants by slug, for the public endpoints: at most `TTL` stale, so a tenant created or
-/// deleted through any instance is seen within that bound. Misses are cached too, so a
-/// flood of requests for unknown tenants does not reach the database.
-pub struct TenantCache {
-    entries: RwLock<HashMap<String, CachedTenant>>,
-}
-
-/// When it was read, and what was found.
-type CachedTenant = (Instant, Option<Arc<Tenant>>);
-
-impl TenantCache {
-    pub const TTL: Duration = Duration::from_secs(2);
-    const MAX_ENTRIES: usize = 100_000;
-
-    pub fn new() -> Self {
-        TenantCache {
-            entries: RwLock::new(HashMap::new()),
-        }
-    }
-
-    pub async fn get(&self, store: &dyn Store, slug: &str) -> Result<Option<Arc<Tenant>>> {
-        if let Some((at, t)) = self
-            .entries
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(slug)
-            && at.elapsed() < Self::TTL
-        {
-            return Ok(t.clone());
-        }
-        if slug::problem(slug).is_some() && slug.len() > slug::MAX_LEN {
-            return Ok(None);
-        }
-        let found = store.find_tenant_by_slug(slug).await?.map(Arc::new);
-        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(slug.to_owned(), (Instant::now(), found.clone()));
-        Ok(found)
-    }
-
-    /// Forgets a slug after a local change.
-    pub fn invalidate(&self, slug: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(slug);
-    }
-}
-
-impl Default for TenantCache {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

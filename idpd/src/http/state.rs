@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::domain::cache::{self, ClientCache, TenantCache};
 use crate::domain::keys::KeyRing;
-use crate::domain::tenants::{TenantCache, TenantRules};
+use crate::domain::tenants::TenantRules;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub ring: Arc<KeyRing>,
     /// Tenants by slug for the public endpoints.
     pub tenants: Arc<TenantCache>,
+    /// Clients by tenant and client_id for the client-authenticated endpoints.
+    pub clients: Arc<ClientCache>,
     pub pages: Arc<super::pages::Pages>,
     /// Shared: the state is cloned per request, and the outbox variant owns a path.
     pub mailer: Arc<crate::mail::Mailer>,
@@ -47,13 +50,23 @@ impl AppState {
             config.allow_loopback_upstreams,
         ));
         let master_key = Arc::new(master_key);
+        let ring = Arc::new(KeyRing::new(master_key.clone()));
+        let tenants = Arc::new(TenantCache::new());
+        let clients = Arc::new(ClientCache::new());
+        cache::subscribe(
+            store.changes(),
+            tenants.clone(),
+            clients.clone(),
+            ring.clone(),
+        );
         AppState {
             config: Arc::new(config),
             store,
-            ring: Arc::new(KeyRing::new(master_key.clone())),
+            ring,
             master_key,
             tenant_rules: Arc::new(tenant_rules),
-            tenants: Arc::new(TenantCache::new()),
+            tenants,
+            clients,
             pages: Arc::new(super::pages::Pages::new()),
             mailer: Arc::new(mailer),
             metrics: Arc::new(super::metrics::Metrics::new()),

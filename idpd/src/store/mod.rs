@@ -80,12 +80,22 @@ macro_rules! migrations {
                     "/0008_audit.sql"
                 )),
             ),
+            (
+                9,
+                "change_feed",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0009_change_feed.sql"
+                )),
+            ),
         ]
     };
 }
 
 mod admin_tokens;
 mod audit;
+pub mod changes;
 mod clients;
 mod devices;
 mod grants;
@@ -210,6 +220,15 @@ pub trait Store:
     /// Connections of the pool now, for metrics.
     fn pool_stats(&self) -> PoolStats;
     async fn close(&self);
+    /// Writes of cached configuration (tenants, clients, keys) made through this store,
+    /// and once [`Store::follow_changes`] ran, those of other instances.
+    fn changes(&self) -> &changes::Changes;
+    /// Starts hearing the changes other instances make (PostgreSQL `LISTEN`), until
+    /// `close`. Without it (and on SQLite, where one process owns the file) caches rely on
+    /// their time to live.
+    async fn follow_changes(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Connections of a pool: open, idle among them, and the configured maximum.

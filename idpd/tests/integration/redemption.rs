@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::common::{drop_pg, insert_user, stores, tenant_with_old_keys};
 use idpd::clock::{self, Frozen};
 use idpd::crypto::MasterKey;
+use idpd::domain::cache::ClientCache;
 use idpd::domain::clients::{self, ClientRecord};
 use idpd::domain::keys::KeyRing;
 use idpd::domain::login::Session;
@@ -30,6 +31,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct World {
     store: Arc<dyn Store>,
     ring: KeyRing,
+    clients: ClientCache,
     tenant: Tenant,
     client: ClientRecord,
     session: Session,
@@ -66,6 +68,7 @@ impl World {
         store.insert_session(&session).await.expect("session");
         World {
             ring: KeyRing::new(master),
+            clients: ClientCache::new(),
             store,
             tenant,
             client,
@@ -77,6 +80,7 @@ impl World {
         Ctx {
             store: self.store.as_ref(),
             ring: &self.ring,
+            clients: &self.clients,
             tenant: &self.tenant,
             issuer: "https://idp.test/t/acme",
             auth_failure_limit: 0,

@@ -167,6 +167,16 @@ impl KeyRing {
         slot.invalidated = Some(Instant::now());
     }
 
+    /// Forgets every tenant's entry (changes may have been missed).
+    pub fn invalidate_all(&self) {
+        let mut map = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        for slot in map.values_mut() {
+            slot.entry = None;
+            slot.invalidated = Some(now);
+        }
+    }
+
     fn cached(&self, tenant_id: Uuid) -> Option<Arc<TenantKeys>> {
         self.tenants
             .read()

@@ -1,6 +1,8 @@
 //! Client authentication, the client_credentials grant, RFC 9068 access tokens, and their
 //! introspection (RFC 7662) and revocation (RFC 7009).
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,8 @@ pub const AT_TYP: &str = "at+jwt";
 pub struct Ctx<'a> {
     pub store: &'a dyn Store,
     pub ring: &'a KeyRing,
+    /// Clients read without a round trip while fresh.
+    pub clients: &'a crate::domain::cache::ClientCache,
     pub tenant: &'a Tenant,
     pub issuer: &'a str,
     /// Failed client authentications per client and minute (0: unlimited).
@@ -46,13 +50,16 @@ pub enum Credentials {
 
 /// Authenticates the client. Unknown id and wrong secret are indistinguishable: same
 /// error, and the secret is hashed and compared either way.
-pub async fn authenticate(ctx: &Ctx<'_>, creds: &Credentials) -> Result<ClientRecord, OAuthError> {
+pub async fn authenticate(
+    ctx: &Ctx<'_>,
+    creds: &Credentials,
+) -> Result<Arc<ClientRecord>, OAuthError> {
     let (client_id, secret) = match creds {
         Credentials::Secret { client_id, secret } => (client_id, Some(secret)),
         Credentials::IdOnly { client_id } => (client_id, None),
         Credentials::None => return Err(OAuthError::invalid_client()),
     };
-    let found = ctx.store.find_client(ctx.tenant.id, client_id).await?;
+    let found = ctx.clients.get(ctx.store, ctx.tenant.id, client_id).await?;
     let Some(client) = found else {
         if let Some(s) = secret {
             clients::dummy_secret_check(s);
@@ -269,8 +276,8 @@ pub async fn verify_access_token(
         return Ok(None);
     }
     let registration = claims.get("idp_client").and_then(Value::as_str);
-    match ctx.store.find_client(ctx.tenant.id, client_id).await? {
-        Some(c) if !c.disabled && registration == Some(c.id.to_string().as_str()) => {}
+    match ctx.clients.get(ctx.store, ctx.tenant.id, client_id).await? {
+        Some(c) if !c.disabled && registration.is_some_and(|r| uuid_is(r, c.id)) => {}
         _ => return Ok(None),
     }
     // A user token: its family must be live and its user enabled (SEC-03/04/25).
@@ -296,6 +303,11 @@ pub async fn verify_access_token(
         return Ok(None);
     }
     Ok(Some(claims))
+}
+
+/// Whether `text` is `id` (any case), without formatting `id`.
+fn uuid_is(text: &str, id: uuid::Uuid) -> bool {
+    uuid::Uuid::try_parse(text).is_ok_and(|t| t == id)
 }
 
 /// Signature, `typ`, `iss` and `exp` of a token this tenant signed.

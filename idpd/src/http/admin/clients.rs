@@ -59,7 +59,6 @@ pub async fn create(
     let (c, secret) = clients::create(store, &t, req).await?;
     if let Some(alg) = alg {
         keys::ensure_active(store, &state.master_key, t.id, alg).await?;
-        state.ring.invalidate(t.id);
     }
     tracing::info!(tenant = %t.slug, client_id = %c.client_id, "client created");
     Ok((
@@ -122,7 +121,6 @@ pub async fn update(
     let c = clients::update(store, &t, &client_id, req).await?;
     if let Some(alg) = alg {
         keys::ensure_active(store, &state.master_key, t.id, alg).await?;
-        state.ring.invalidate(t.id);
     }
     tracing::info!(tenant = %t.slug, client_id = %c.client_id, "client updated");
     Ok(Json(to_api(&t.slug, c)))

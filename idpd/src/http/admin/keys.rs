@@ -62,7 +62,6 @@ pub async fn rotate(
     let t = tenants::get(store, &tenant).await?;
     let alg = req.alg.unwrap_or(Alg::RS256);
     let v = keys::rotate(store, &state.master_key, &t, alg, req.activate_in_seconds).await?;
-    state.ring.invalidate(t.id);
     tracing::info!(tenant = %t.slug, kid = %v.record.kid, alg = alg.as_str(), "signing key rotated");
     Ok((StatusCode::CREATED, Json(to_api(&t.slug, v))))
 }
@@ -77,7 +76,6 @@ pub async fn retire(
     Json(req): Json<RetireKey>,
 ) -> Result<Json<SigningKey>, ApiError> {
     let (slug, v) = keys::retire(state.store.as_ref(), &kid, req.force).await?;
-    state.ring.invalidate(v.record.tenant_id);
     tracing::info!(tenant = %slug, kid = %kid, force = req.force, "signing key retired");
     Ok(Json(to_api(&slug, v)))
 }

@@ -52,7 +52,6 @@ pub async fn create(
     let store = state.store.as_ref();
     let t = tenants::get(store, &tenant).await?;
     let p = providers::create(store, &state.master_key, &state.upstreams, &t, req).await?;
-    state.tenants.invalidate(&t.slug);
     tracing::info!(tenant = %t.slug, provider = %p.name, "provider created");
     Ok((StatusCode::CREATED, Json(to_api(&state, &t, p))))
 }
@@ -130,7 +129,6 @@ pub async fn set_default(
     let store = state.store.as_ref();
     let t = tenants::get(store, &tenant).await?;
     let p = providers::set_default(store, &t, &name).await?;
-    state.tenants.invalidate(&t.slug);
     tracing::info!(tenant = %t.slug, provider = %p.name, "default provider set");
     Ok(Json(to_api(&state, &t, p)))
 }

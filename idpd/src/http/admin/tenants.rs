@@ -69,8 +69,6 @@ pub async fn create(
         req,
     )
     .await?;
-    // This instance may have cached "no such tenant" for the slug a moment ago.
-    state.tenants.invalidate(&t.slug);
     tracing::info!(tenant = %t.slug, id = %t.id, "tenant created");
     Ok((StatusCode::CREATED, Json(to_api(&state, t))))
 }
@@ -104,8 +102,6 @@ pub async fn update(
         req,
     )
     .await?;
-    state.tenants.invalidate(&t.slug);
-    state.ring.invalidate(t.id);
     tracing::info!(tenant = %t.slug, "tenant updated");
     Ok(Json(to_api(&state, t)))
 }
@@ -119,8 +115,6 @@ pub async fn delete(
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let t = tenants::delete(state.store.as_ref(), &key).await?;
-    state.tenants.invalidate(&t.slug);
-    state.ring.invalidate(t.id);
     tracing::info!(tenant = %t.slug, "tenant deleted");
     Ok(StatusCode::NO_CONTENT)
 }

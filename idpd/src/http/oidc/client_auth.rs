@@ -20,7 +20,7 @@ pub struct ClientRequest {
     pub ep: TenantEndpoint,
     pub peer: Peer,
     pub form: Form,
-    pub client: ClientRecord,
+    pub client: std::sync::Arc<ClientRecord>,
 }
 
 impl FromRequest<AppState> for ClientRequest {

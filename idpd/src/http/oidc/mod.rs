@@ -89,6 +89,7 @@ impl TenantEndpoint {
         Ctx {
             store: state.store.as_ref(),
             ring: &state.ring,
+            clients: &state.clients,
             tenant: &self.tenant,
             issuer: &self.issuer,
             auth_failure_limit: state.config.client_auth_failure_limit,

@@ -3,17 +3,22 @@
 //! database is away; those failures surface as 503, not as hung connections.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, SqlSafeStr, Transaction};
 
+use super::changes::{CHANNEL, Change, Changes};
 use super::sql::{Backend, Statement};
 use super::{Result, Store, migrator};
 
 pub struct PgStore {
     pool: PgPool,
+    changes: Arc<Changes>,
+    /// The task that hears other instances' changes (see `follow_changes`).
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
@@ -31,7 +36,11 @@ impl PgStore {
         // sqlx's migrator holds a PostgreSQL advisory lock while it runs, so two instances
         // starting at once apply each migration exactly once.
         migrator(MIGRATIONS).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            changes: Arc::default(),
+            follower: Mutex::new(None),
+        })
     }
 }
 
@@ -83,6 +92,10 @@ impl Backend for PgStore {
         script.execute(self.writer()).await?;
         Ok(())
     }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
+    }
 }
 
 #[async_trait]
@@ -101,6 +114,69 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        self.stop_following();
         self.pool.close().await;
+    }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// Triggers on the cached tables (migration 0009) `NOTIFY` every committed change; one
+    /// connection of the pool listens and tells this store's subscribers.
+    async fn follow_changes(&self) -> Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        let changes = self.changes.clone();
+        let task = tokio::spawn(follow(listener, changes));
+        if let Some(old) = self
+            .follower
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(task)
+        {
+            old.abort();
+        }
+        Ok(())
+    }
+}
+
+impl PgStore {
+    fn stop_following(&self) {
+        if let Some(task) = self
+            .follower
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.stop_following();
+    }
+}
+
+/// Relays notifications until the pool closes. A lost connection may have lost
+/// notifications with it: subscribers then forget everything, and sqlx reconnects and
+/// listens again.
+async fn follow(mut listener: PgListener, changes: Arc<Changes>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => changes.publish(&Change::parse(n.payload())),
+            Ok(None) => {
+                tracing::warn!("change notifications interrupted; reconnecting");
+                changes.publish(&Change::Everything);
+            }
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for change notifications; retrying");
+                changes.publish(&Change::Everything);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Backend, Statement, rows};
 use crate::model::clients::ClientRecord;
+use crate::store::changes::Change;
 use crate::store::{ClientStore, Result, StoreError, conflict};
 
 #[async_trait]
@@ -38,6 +39,8 @@ impl<B: Backend> ClientStore for B {
         .execute(self.writer())
         .await
         .map_err(conflict)?;
+        self.changes()
+            .publish(&client_change(c.tenant_id, &c.client_id));
         Ok(())
     }
 
@@ -94,6 +97,8 @@ impl<B: Backend> ClientStore for B {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.changes()
+            .publish(&client_change(c.tenant_id, &c.client_id));
         Ok(())
     }
 
@@ -106,6 +111,14 @@ impl<B: Backend> ClientStore for B {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.changes().publish(&client_change(tenant_id, client_id));
         Ok(())
+    }
+}
+
+fn client_change(tenant_id: Uuid, client_id: &str) -> Change {
+    Change::Client {
+        tenant_id,
+        client_id: client_id.to_owned(),
     }
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Backend, Columns, Statement, WriteTx, rows};
 use crate::model::keys::KeyRecord;
+use crate::store::changes::Change;
 use crate::store::{KeyStore, Result, StoreError};
 
 const INSERT_KEY: &str = "INSERT INTO idp_signing_keys \
@@ -46,18 +47,26 @@ impl<B: Backend> KeyStore for B {
 
     async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
         insert_key::<B>(k).execute(self.writer()).await?;
+        self.changes().publish(&Change::Keys {
+            tenant_id: k.tenant_id,
+        });
         Ok(())
     }
 
     async fn remove_key(&self, kid: &str, at: OffsetDateTime) -> Result<()> {
-        let done = Self::sql("UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2")
-            .bind(at)
-            .bind(kid)
-            .execute(self.writer())
-            .await?;
-        if done.rows_affected() == 0 {
+        let tenant = Self::sql(
+            "UPDATE idp_signing_keys SET removed_at = $1 WHERE kid = $2 RETURNING tenant_id",
+        )
+        .bind(at)
+        .bind(kid)
+        .fetch_optional(self.writer())
+        .await?;
+        let Some(tenant) = tenant else {
             return Err(StoreError::NotFound);
-        }
+        };
+        self.changes().publish(&Change::Keys {
+            tenant_id: tenant.try_get("tenant_id")?,
+        });
         Ok(())
     }
 
@@ -77,6 +86,9 @@ impl<B: Backend> KeyStore for B {
         }
         insert_key::<B>(k).execute(&mut tx).await?;
         tx.commit().await?;
+        self.changes().publish(&Change::Keys {
+            tenant_id: k.tenant_id,
+        });
         Ok(true)
     }
 

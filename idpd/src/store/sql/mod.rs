@@ -32,6 +32,7 @@ use sqlx::{Decode, Encode, Postgres, SqlSafeStr, Sqlite, Type};
 use uuid::Uuid;
 
 use super::Result;
+use super::changes::Changes;
 
 /// A value both backends bind as a statement parameter.
 pub(crate) trait Param<'t>:
@@ -168,6 +169,9 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
 
     /// Runs a script made by [`Backend::atomic_pair`]: both inserts or neither.
     fn execute_atomic(&self, script: Self::Stmt) -> impl Future<Output = Result<()>> + Send;
+
+    /// Where writes of cached configuration announce themselves (after they commit).
+    fn changes(&self) -> &Changes;
 }
 
 /// The parts of a backend that differ only in the sqlx database type: its statement type

@@ -67,6 +67,10 @@ impl<B: Backend> ProviderStore for B {
         .execute(self.writer())
         .await
         .map_err(conflict)?;
+        self.changes()
+            .publish(&crate::store::changes::Change::Tenant {
+                tenant_id: p.tenant_id,
+            });
         Ok(())
     }
 
@@ -140,6 +144,9 @@ impl<B: Backend> ProviderStore for B {
             return Err(StoreError::NotFound);
         }
         tx.commit().await?;
+        // The tenant's default provider is part of the cached tenant.
+        self.changes()
+            .publish(&crate::store::changes::Change::Tenant { tenant_id });
         Ok(())
     }
 

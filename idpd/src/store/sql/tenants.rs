@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{Backend, Columns, Statement, WriteTx, rows};
 use crate::model::keys::KeyRecord;
 use crate::model::tenants::{NATIVE_PROVIDER, Tenant};
+use crate::store::changes::Change;
 use crate::store::{Result, StoreError, TenantStore, conflict};
 
 macro_rules! select_tenants {
@@ -66,6 +67,8 @@ impl<B: Backend> TenantStore for B {
             super::keys::insert_key::<B>(k).execute(&mut tx).await?;
         }
         tx.commit().await?;
+        self.changes().publish(&Change::Tenant { tenant_id: t.id });
+        self.changes().publish(&Change::Keys { tenant_id: t.id });
         Ok(Tenant {
             default_provider: NATIVE_PROVIDER.to_owned(),
             ..t.clone()
@@ -140,6 +143,7 @@ impl<B: Backend> TenantStore for B {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.changes().publish(&Change::Tenant { tenant_id: t.id });
         self.find_tenant_by_id(t.id)
             .await?
             .ok_or(StoreError::NotFound)
@@ -153,6 +157,8 @@ impl<B: Backend> TenantStore for B {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.changes().publish(&Change::Tenant { tenant_id: id });
+        self.changes().publish(&Change::Keys { tenant_id: id });
         Ok(())
     }
 }

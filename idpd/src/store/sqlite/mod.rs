@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{SqlSafeStr, Sqlite, SqlitePool, Transaction};
 
+use super::changes::Changes;
 use super::sql::Backend;
 use super::{Result, Store, migrator};
 
@@ -24,6 +25,7 @@ use super::{Result, Store, migrator};
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    changes: Changes,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
@@ -47,7 +49,11 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            changes: Changes::default(),
+        })
     }
 }
 
@@ -110,6 +116,10 @@ impl Backend for SqliteStore {
         }
         Err(e.into())
     }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
+    }
 }
 
 #[async_trait]
@@ -130,5 +140,9 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
     }
 }
