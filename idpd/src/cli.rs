@@ -95,7 +95,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format, &config.log_level);
+    let log = telemetry::init(config.log_format, &config.log_level);
     crate::crypto::warm_up_rng();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,7 +107,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let result = runtime.block_on(run(cli.command, config));
+    // The log lines still queued go out before the last word.
+    drop(log);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("idpd: error: {e:#}");

@@ -1,14 +1,12 @@
 //! Every `IntoResponse` for errors, and the middleware that finishes admin error bodies.
 //!
 //! Handlers return `ApiError`. Its response carries an `ErrorReport` extension; the
-//! `finish_errors` middleware (which knows the request id) logs internal causes once and
+//! `finish` of the request envelope (which knows the request id) logs internal causes once and
 //! writes the JSON `ErrorBody`. Internal details never reach the client.
 
 use axum::Json;
-use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::ErrorBody;
 use shared::error::codes;
@@ -46,7 +44,7 @@ impl ApiError {
     }
 }
 
-/// Rides in the response extensions until `finish_errors` renders it.
+/// Rides in the response extensions until `finish` renders it.
 #[derive(Debug, Clone)]
 struct ErrorReport {
     code: &'static str,
@@ -54,7 +52,7 @@ struct ErrorReport {
     internal: Option<String>,
 }
 
-/// The error code of an admin error response not yet finished by `finish_errors`.
+/// The error code of an admin error response not yet finished by `finish`.
 pub fn error_code(res: &Response) -> Option<&'static str> {
     res.extensions().get::<ErrorReport>().map(|r| r.code)
 }
@@ -157,14 +155,9 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// Renders `ErrorReport`s as JSON `ErrorBody` with the request id, and logs 5xx causes.
-pub async fn finish_errors(req: Request, next: Next) -> Response {
-    let request_id = req
-        .headers()
-        .get(super::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut res = next.run(req).await;
+/// Renders an `ErrorReport` as JSON `ErrorBody` with the request id, and logs its internal
+/// cause; any other response passes unchanged.
+pub(crate) fn finish(mut res: Response, request_id: &HeaderValue) -> Response {
     let Some(report) = res.extensions_mut().remove::<ErrorReport>() else {
         return res;
     };
@@ -174,7 +167,7 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
     let body = ErrorBody {
         error: report.code.to_owned(),
         message: report.message,
-        request_id,
+        request_id: request_id.to_str().ok().map(str::to_owned),
     };
     let (mut parts, _) = res.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -2,12 +2,8 @@
 //! Labels are bounded: routes are templates (`/t/{slug}/token`), never raw paths; tenants are
 //! slugs of existing tenants (requests for unknown tenants never reach a counter with one).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -22,14 +18,14 @@ use crate::http::AppState;
 struct RequestLabels {
     listener: &'static str,
     method: &'static str,
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     listener: &'static str,
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -151,34 +147,50 @@ impl Default for Metrics {
     }
 }
 
-/// Counts and times every request of one listener.
-pub async fn track(
-    State((m, listener)): State<(Arc<Metrics>, &'static str)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let res = next.run(req).await;
-    m.latency
-        .get_or_create(&RouteLabels {
-            listener,
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .get_or_create(&RequestLabels {
-            listener,
-            method,
-            route,
-            status: res.status().as_u16(),
-        })
-        .inc();
-    res
+impl Metrics {
+    /// Counts and times one request of a listener (called by `http::envelope`).
+    pub fn request(
+        &self,
+        listener: &'static str,
+        method: &axum::http::Method,
+        route: Option<&MatchedPath>,
+        status: StatusCode,
+        elapsed: std::time::Duration,
+    ) {
+        let route = route.map_or("unmatched", |r| intern(r.as_str()));
+        self.latency
+            .get_or_create(&RouteLabels { listener, route })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                listener,
+                method: method_label(method),
+                route,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+}
+
+/// A route template as a `&'static str`, so labels cost no allocation per request. Routes
+/// are the templates of the routers (a few dozen), each leaked once.
+fn intern(route: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static ROUTES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(RwLock::default);
+    if let Some(r) = routes.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return r;
+    }
+    let mut routes = routes.write().unwrap_or_else(|e| e.into_inner());
+    match routes.get(route) {
+        Some(r) => r,
+        None => {
+            let r: &'static str = Box::leak(route.into());
+            routes.insert(r);
+            r
+        }
+    }
 }
 
 /// The method label without an allocation per request; extension methods share one value.

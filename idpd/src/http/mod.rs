@@ -1,5 +1,5 @@
 //! HTTP: the public router (OIDC endpoints, login pages, health) and the admin router
-//! (`/api/v1`), each with its layers: request id, tracing without query strings, body limit.
+//! (`/api/v1`), each with one layer around every request ([`Envelope`]) and body limits.
 
 pub mod admin;
 pub mod csrf;
@@ -15,12 +15,16 @@ pub mod state;
 
 pub use state::AppState;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
 
 use crate::domain::audit::{NewAuditEvent, Outcome};
 
@@ -31,7 +35,8 @@ pub const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
 /// Routes of the public listener.
 pub fn public_router(state: AppState) -> Router {
-    let router = Router::new()
+    let envelope = Envelope::new(&state, "public");
+    Router::new()
         .merge(health::router())
         .merge(oidc::router())
         .merge(login::router())
@@ -41,50 +46,101 @@ pub fn public_router(state: AppState) -> Router {
             oidc::error::public_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         })
         .layer(axum::middleware::from_fn_with_state(
-            (state.metrics.clone(), "public"),
-            metrics::track,
+            envelope,
+            Envelope::around,
         ))
-        .with_state(state);
-    common_layers(router)
+        .with_state(state)
 }
 
 /// Routes of the admin listener. The admin API is never mounted on the public listener.
 pub fn admin_router(state: AppState) -> Router {
-    let router = admin::router(state.clone())
+    let envelope = Envelope::new(&state, "admin");
+    admin::router(state.clone())
         .route("/metrics", axum::routing::get(metrics::export))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
-            (state.metrics.clone(), "admin"),
-            metrics::track,
+            envelope,
+            Envelope::around,
         ))
-        .with_state(state);
-    common_layers(router)
+        .with_state(state)
 }
 
-fn common_layers(router: Router) -> Router {
-    router
-        .layer(axum::middleware::from_fn(request_meta))
-        .layer(axum::middleware::from_fn(error::finish_errors))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+/// What every request of a listener goes through, as one layer (one hand-off instead of a
+/// stack of them): its request id (the client's `X-Request-Id`, or a new UUID), echoed on the
+/// response; a span carrying method, path and request id for whatever is logged while it is
+/// served (never the query string or headers: those carry codes, tokens and credentials);
+/// the task-local request metadata audit events read; the JSON rendering of admin errors;
+/// the metrics; and one log line with status and latency.
+#[derive(Clone)]
+struct Envelope {
+    metrics: Arc<metrics::Metrics>,
+    listener: &'static str,
 }
 
-/// The span of one request: method, path and request id. Never the query string or
-/// headers: those carry codes, tokens and credentials.
-fn request_span(req: &Request) -> tracing::Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+impl Envelope {
+    fn new(state: &AppState, listener: &'static str) -> Self {
+        Envelope {
+            metrics: state.metrics.clone(),
+            listener,
+        }
+    }
+
+    async fn around(State(env): State<Envelope>, mut req: Request, next: Next) -> Response {
+        let started = Instant::now();
+        let id = match req.headers().get(REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = new_request_id();
+                req.headers_mut().insert(REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let method = req.method().clone();
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let meta = RequestMeta {
+            request_id: Some(id.clone()),
+            peer: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        };
+        let span = tracing::info_span!(
+            "request",
+            method = %method,
+            path = %req.uri().path(),
+            request_id = %id.to_str().unwrap_or(""),
+        );
+        let res = REQUEST
+            .scope(meta, next.run(req))
+            .instrument(span.clone())
+            .await;
+        let mut res = error::finish(res, &id);
+        res.headers_mut().insert(REQUEST_ID, id);
+        let elapsed = started.elapsed();
+        let status = res.status();
+        env.metrics
+            .request(env.listener, &method, route.as_ref(), status, elapsed);
+        let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let _in = span.enter();
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), latency_us, "finished");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_us, "finished");
+        }
+        drop(_in);
+        res
+    }
+}
+
+/// A random UUID for a request without one, from the process's user-space generator (no
+/// system call per request).
+fn new_request_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(crate::crypto::random_bytes()).into_uuid();
+    let mut buf = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut buf))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// What the audit log needs to know about the request being served, wherever it is
@@ -92,23 +148,12 @@ fn request_span(req: &Request) -> tracing::Span {
 /// an event is made.
 #[derive(Clone)]
 struct RequestMeta {
-    request_id: Option<axum::http::HeaderValue>,
-    peer: Option<std::net::SocketAddr>,
+    request_id: Option<HeaderValue>,
+    peer: Option<SocketAddr>,
 }
 
 tokio::task_local! {
     static REQUEST: RequestMeta;
-}
-
-async fn request_meta(req: Request, next: axum::middleware::Next) -> axum::response::Response {
-    let meta = RequestMeta {
-        request_id: req.headers().get(REQUEST_ID).cloned(),
-        peer: req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0),
-    };
-    REQUEST.scope(meta, next.run(req)).await
 }
 
 /// An audit event of the request being served: its request id and the client's address

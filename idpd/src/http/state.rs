@@ -9,8 +9,20 @@ use crate::domain::keys::KeyRing;
 use crate::domain::tenants::TenantRules;
 use crate::store::Store;
 
+/// Cloned for every request (axum hands each handler its own): one shared pointer, so a
+/// clone is one reference count, whatever the state holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<State>);
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+pub struct State {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub master_key: Arc<MasterKey>,
@@ -59,7 +71,7 @@ impl AppState {
             clients.clone(),
             ring.clone(),
         );
-        AppState {
+        AppState(Arc::new(State {
             config: Arc::new(config),
             store,
             ring,
@@ -71,7 +83,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             metrics: Arc::new(super::metrics::Metrics::new()),
             upstreams,
-        }
+        }))
     }
 
     /// `{public_url}/t/{slug}`.

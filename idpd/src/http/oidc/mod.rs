@@ -10,12 +10,11 @@ pub mod logout;
 pub mod token;
 pub mod userinfo;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -101,10 +100,13 @@ impl FromRequestParts<AppState> for TenantEndpoint {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| error::public_error(StatusCode::NOT_FOUND, "unknown tenant"))?;
-        let slug = params.get("slug").map(String::as_str).unwrap_or("");
+        let slug = params
+            .iter()
+            .find_map(|(k, v)| (k == "slug").then_some(v))
+            .unwrap_or("");
         match state.tenants.get(state.store.as_ref(), slug).await {
             Ok(Some(tenant)) => Ok(TenantEndpoint {
                 issuer: state.issuer(&tenant.slug),
