@@ -85,6 +85,42 @@ impl TenantKeys {
 pub struct KeyRing {
     master: Arc<MasterKey>,
     tenants: RwLock<HashMap<Uuid, Slot>>,
+    verified: VerifiedTokens,
+}
+
+/// Tokens whose signature was already checked: the SHA-256 of the whole compact token
+/// (header with its `kid`, claims, signature) that verified under the published key it
+/// names, until the token expires. A resource server introspects the same token for every
+/// call it serves; the elliptic-curve verification (three times the cost of a signature)
+/// runs once per token, not once per call. Everything else about the token (its key still
+/// published, `typ`, issuer, expiry, revocation, client, family) is checked every time.
+/// Only tokens that verified get an entry, so unknown tokens cannot fill it.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: RwLock<HashMap<[u8; 32], i64>>,
+}
+
+impl VerifiedTokens {
+    const MAX_ENTRIES: usize = 50_000;
+
+    fn contains(&self, digest: &[u8; 32]) -> bool {
+        self.entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(digest)
+    }
+
+    fn insert(&self, digest: [u8; 32], expires: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            let now = crate::clock::now().unix_timestamp();
+            entries.retain(|_, exp| *exp > now);
+            if entries.len() >= Self::MAX_ENTRIES / 2 {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, expires);
+    }
 }
 
 #[derive(Default)]
@@ -100,11 +136,32 @@ impl KeyRing {
         KeyRing {
             master,
             tenants: RwLock::new(HashMap::new()),
+            verified: VerifiedTokens::default(),
         }
     }
 
     pub fn master(&self) -> &MasterKey {
         &self.master
+    }
+
+    /// Whether `u` (the compact `token`) is signed by `key`, checking each token's signature
+    /// once while it is live (see [`VerifiedTokens`]). `expires` is the token's `exp`.
+    pub fn signature_ok(
+        &self,
+        token: &str,
+        u: &super::jws::Unverified<'_>,
+        key: &LoadedKey,
+        expires: i64,
+    ) -> bool {
+        let digest = crate::crypto::sha256(token.as_bytes());
+        if self.verified.contains(&digest) {
+            return true;
+        }
+        let ok = u.verify(key.alg, &key.public_key);
+        if ok {
+            self.verified.insert(digest, expires);
+        }
+        ok
     }
 
     /// The tenant's keys, from memory when fresh.
@@ -229,5 +286,79 @@ fn build(
         valid_until,
         keys,
         jwks: doc.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::keys::jws::{self, Unverified};
+    use crate::domain::keys::material::{Signer, generate};
+    use serde_json::json;
+
+    fn loaded(kid: &str, public: Vec<u8>) -> LoadedKey {
+        LoadedKey {
+            kid: kid.into(),
+            alg: Alg::ES256,
+            public_key: public,
+            activates_at: crate::clock::now(),
+            sealed_private: Vec::new(),
+            signer: OnceLock::new(),
+        }
+    }
+
+    #[test]
+    fn a_verified_signature_is_remembered_and_nothing_else_is() {
+        let ring = KeyRing::new(Arc::new(MasterKey::from_bytes(&[7; 32])));
+        let g = generate(Alg::ES256).unwrap();
+        let signer = Signer::from_pkcs8(Alg::ES256, "k1", &g.pkcs8).unwrap();
+        let key = loaded("k1", g.public.clone());
+        let token = jws::sign(&signer, Alg::ES256, "k1", "at+jwt", &json!({"sub": "a"})).unwrap();
+        let u = Unverified::parse(&token).unwrap();
+        let exp = crate::clock::now().unix_timestamp() + 60;
+        assert!(ring.signature_ok(&token, &u, &key, exp));
+        // Remembered: the second check finds the token's digest and verifies nothing.
+        assert!(
+            ring.verified
+                .contains(&crate::crypto::sha256(token.as_bytes()))
+        );
+        assert!(ring.signature_ok(&token, &u, &key, exp));
+
+        // A forged signature, or a token another key signed, is refused and not remembered.
+        let other = generate(Alg::ES256).unwrap();
+        let other_signer = Signer::from_pkcs8(Alg::ES256, "k1", &other.pkcs8).unwrap();
+        let forged = jws::sign(
+            &other_signer,
+            Alg::ES256,
+            "k1",
+            "at+jwt",
+            &json!({"sub": "a"}),
+        )
+        .unwrap();
+        let f = Unverified::parse(&forged).unwrap();
+        assert!(!ring.signature_ok(&forged, &f, &key, exp));
+        assert!(!ring.signature_ok(&forged, &f, &key, exp));
+        assert!(
+            !ring
+                .verified
+                .contains(&crate::crypto::sha256(forged.as_bytes()))
+        );
+        let (head, _) = token.rsplit_once('.').unwrap();
+        let (_, sig) = forged.rsplit_once('.').unwrap();
+        let spliced = format!("{head}.{sig}");
+        let s = Unverified::parse(&spliced).unwrap();
+        assert!(!ring.signature_ok(&spliced, &s, &key, exp));
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_is_bounded() {
+        let v = VerifiedTokens::default();
+        let live = crate::clock::now().unix_timestamp() + 60;
+        for i in 0..(VerifiedTokens::MAX_ENTRIES as u32 + 10) {
+            let mut d = [0u8; 32];
+            d[..4].copy_from_slice(&i.to_be_bytes());
+            v.insert(d, live);
+        }
+        assert!(v.entries.read().unwrap().len() <= VerifiedTokens::MAX_ENTRIES);
     }
 }
