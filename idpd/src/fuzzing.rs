@@ -134,6 +134,26 @@ pub fn device_jwk(data: &[u8]) {
     }
 }
 
+/// A change-feed notification payload (PostgreSQL `NOTIFY idp_changes`, `store/changes.rs`):
+/// anything parses without panicking, and what names a change reads back as the same change.
+pub fn change_payload(data: &[u8]) {
+    use crate::store::changes::Change;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let change = Change::parse(text);
+    let again = match &change {
+        Change::Client {
+            tenant_id,
+            client_id,
+        } => Change::parse(&format!("client:{tenant_id}:{client_id}")),
+        Change::Tenant { tenant_id } => Change::parse(&format!("tenant:{tenant_id}")),
+        Change::Keys { tenant_id } => Change::parse(&format!("keys:{tenant_id}")),
+        Change::Everything => Change::Everything,
+    };
+    assert_eq!(change, again, "{text:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +182,10 @@ mod tests {
             br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
         );
         device_jwk(b"[]");
+        change_payload(b"client:0192a4c2-4bd6-7c2e-8a4e-2f6c1b0e9d11:svc:a");
+        change_payload(b"keys:0192A4C2-4BD6-7C2E-8A4E-2F6C1B0E9D11");
+        change_payload(b"tenant:{0192a4c2-4bd6-7c2e-8a4e-2f6c1b0e9d11}");
+        change_payload(b"\xff:");
         token_request(b"grant_type=authorization_code&code=c&code_verifier=v&redirect_uri=x");
         token_request(b"grant_type=refresh_token&grant_type=x&%ff");
         token_request(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
