@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use idp_tests::oauth::{self, Creds, Op};
-use idp_tests::{Backend, Idpd, both_backends, json, postgres_url, setup};
+use idp_tests::{Backend, both_backends, json, postgres_url, setup};
 use reqwest::Method;
 
 both_backends!(a_client_changed_here_is_refused_by_the_next_request);
@@ -141,10 +141,7 @@ async fn another_instance_hears_of_a_disabled_client() {
     }
     let s = setup(Backend::Postgres).await;
     let one = &s.idpd;
-    let two = Idpd::builder(&s.dir.path().join("second"), &s.db.url)
-        .arg("--master-key-file")
-        .arg(one.data_dir.join("master.key").display().to_string())
-        .start();
+    let two = s.second_instance();
     let api = one.api();
     oauth::create_tenant(&api, "hot").await;
     let op2 = Op::new(&two, "hot");

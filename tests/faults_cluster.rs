@@ -28,10 +28,7 @@ async fn two_instances_on_one_postgres() {
     }
     let s = setup(Backend::Postgres).await;
     let one = &s.idpd;
-    let two = Idpd::builder(&s.dir.path().join("second"), &s.db.url)
-        .arg("--master-key-file")
-        .arg(one.data_dir.join("master.key").display().to_string())
-        .start();
+    let two = s.second_instance();
     let (u1, u2) = (one.public_url(), two.public_url());
     let http = idp_tests::http_client();
     let mut signed = Signed::acme(one, "twin@example.com").await;

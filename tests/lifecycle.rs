@@ -36,7 +36,10 @@ async fn every_request_is_logged_once_without_secrets(backend: Backend) {
     let id = res.header("x-request-id").expect("a request id").to_owned();
     let probe = op.get("/jwks?code=secret-code-value&state=s").await;
     assert_eq!(probe.status, 200);
-    let probe_id = probe.header("x-request-id").expect("a request id").to_owned();
+    let probe_id = probe
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
     // A request id the client sent is kept.
     let mine = op
         .http

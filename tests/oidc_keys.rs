@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use idp_tests::oauth::{self, Op, Verifier};
-use idp_tests::{Backend, Idpd, both_backends, json, setup};
+use idp_tests::{Backend, both_backends, json, setup};
 use jsonwebtoken::Algorithm;
 
 both_backends!(
@@ -343,11 +343,7 @@ async fn second_instance_sees_rotation_on_postgres() {
     let api = s.idpd.api();
     oauth::create_tenant(&api, "acme").await;
     let svc = oauth::service_client(&api, "acme", None).await;
-    let key_file = s.idpd.data_dir.join("master.key");
-    let second = Idpd::builder(&s.dir.path().join("second"), &s.db.url)
-        .arg("--master-key-file")
-        .arg(key_file.display().to_string())
-        .start();
+    let second = s.second_instance();
     let (op1, op2) = (Op::new(&s.idpd, "acme"), Op::new(&second, "acme"));
     let v1 = Verifier::new(&op1).await;
     let v2 = Verifier::new(&op2).await;

@@ -611,6 +611,17 @@ pub struct Setup {
     pub dir: tempfile::TempDir,
 }
 
+impl Setup {
+    /// Another idpd on the same database and master key, with its own data dir (`second`):
+    /// two instances behind one load balancer.
+    pub fn second_instance(&self) -> Idpd {
+        Idpd::builder(&self.dir.path().join("second"), &self.db.url)
+            .arg("--master-key-file")
+            .arg(self.idpd.data_dir.join("master.key").display().to_string())
+            .start()
+    }
+}
+
 pub async fn setup(backend: Backend) -> Setup {
     setup_with(backend, &[]).await
 }

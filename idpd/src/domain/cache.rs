@@ -56,6 +56,29 @@ impl<M: Default> Default for Entries<M> {
     }
 }
 
+impl<M: Default> Entries<M> {
+    /// Stores what a read found unless a change was heard since the read began (its
+    /// `generation`); starts over when full. `put` inserts and says whether the key is new.
+    fn store(&mut self, generation: u64, put: impl FnOnce(&mut M) -> bool) {
+        if self.generation != generation {
+            return;
+        }
+        if self.len >= MAX_ENTRIES {
+            self.map = M::default();
+            self.len = 0;
+        }
+        if put(&mut self.map) {
+            self.len += 1;
+        }
+    }
+
+    fn forget_all(&mut self) {
+        self.map = M::default();
+        self.len = 0;
+        self.generation += 1;
+    }
+}
+
 /// Tenants by slug.
 #[derive(Default)]
 pub struct TenantCache {
@@ -82,29 +105,23 @@ impl TenantCache {
         }
         let read_at = Instant::now();
         let value = store.find_tenant_by_slug(slug).await?.map(Arc::new);
+        let entry = Entry {
+            read_at,
+            value: value.clone(),
+        };
         let mut e = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if e.generation == generation {
-            if e.len >= MAX_ENTRIES {
-                e.map.clear();
-                e.len = 0;
-            }
-            let entry = Entry {
-                read_at,
-                value: value.clone(),
-            };
-            if e.map.insert(slug.to_owned(), entry).is_none() {
-                e.len += 1;
-            }
-        }
+        e.store(generation, |map| {
+            map.insert(slug.to_owned(), entry).is_none()
+        });
         Ok(value)
     }
 
     /// Forgets every tenant (tenant changes are rare; a rename changes the key itself).
     pub fn forget_all(&self) {
-        let mut e = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        e.map.clear();
-        e.len = 0;
-        e.generation += 1;
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget_all();
     }
 }
 
@@ -139,21 +156,15 @@ impl ClientCache {
         };
         let read_at = Instant::now();
         let value = store.find_client(tenant_id, client_id).await?.map(Arc::new);
+        let entry = Entry {
+            read_at,
+            value: value.clone(),
+        };
         let mut e = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if e.generation == generation {
-            if e.len >= MAX_ENTRIES {
-                e.map.clear();
-                e.len = 0;
-            }
-            let entry = Entry {
-                read_at,
-                value: value.clone(),
-            };
-            let tenant = e.map.entry(tenant_id).or_default();
-            if tenant.insert(client_id.to_owned(), entry).is_none() {
-                e.len += 1;
-            }
-        }
+        e.store(generation, |map| {
+            let tenant = map.entry(tenant_id).or_default();
+            tenant.insert(client_id.to_owned(), entry).is_none()
+        });
         Ok(value)
     }
 
@@ -171,10 +182,10 @@ impl ClientCache {
     }
 
     fn forget_all(&self) {
-        let mut e = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        e.map.clear();
-        e.len = 0;
-        e.generation += 1;
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget_all();
     }
 }
 
@@ -201,4 +212,34 @@ pub fn subscribe(
             ring.invalidate_all();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Map = HashMap<String, u32>;
+
+    #[test]
+    fn a_read_overtaken_by_a_change_is_not_stored() {
+        let mut e = Entries::<Map>::default();
+        let began = e.generation;
+        e.forget_all(); // a change heard while the read was at the database
+        e.store(began, |m| m.insert("a".into(), 1).is_none());
+        assert!(e.map.is_empty() && e.len == 0);
+        let now = e.generation;
+        e.store(now, |m| m.insert("a".into(), 2).is_none());
+        assert_eq!(e.map.get("a"), Some(&2));
+        assert_eq!(e.len, 1);
+    }
+
+    #[test]
+    fn entries_are_bounded() {
+        let mut e = Entries::<Map>::default();
+        for i in 0..MAX_ENTRIES + 10 {
+            let g = e.generation;
+            e.store(g, |m| m.insert(i.to_string(), 0).is_none());
+            assert!(e.len <= MAX_ENTRIES && e.len == e.map.len());
+        }
+    }
 }
