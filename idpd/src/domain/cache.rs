@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::model::clients::ClientRecord;
 use crate::model::tenants::Tenant;
-use crate::store::changes::{Change, Changes};
+use crate::store::changes::Change;
 use crate::store::{Store, StoreError};
 
 /// Longest an entry is used without a change being heard.
@@ -191,12 +191,12 @@ impl ClientCache {
 
 /// Makes the caches forget what the store announces as changed.
 pub fn subscribe(
-    changes: &Changes,
+    store: &dyn Store,
     tenants: Arc<TenantCache>,
     clients: Arc<ClientCache>,
     ring: Arc<super::keys::KeyRing>,
 ) {
-    changes.subscribe(move |change| match change {
+    store.changes().subscribe(move |change| match change {
         Change::Client {
             tenant_id,
             client_id,

@@ -66,7 +66,7 @@ impl AppState {
         let tenants = Arc::new(TenantCache::new());
         let clients = Arc::new(ClientCache::new());
         cache::subscribe(
-            store.changes(),
+            store.as_ref(),
             tenants.clone(),
             clients.clone(),
             ring.clone(),
