@@ -105,6 +105,29 @@ impl Metrics {
         }
     }
 
+    /// Counts and times one request of a listener (called by `http::envelope`).
+    pub fn request(
+        &self,
+        listener: &'static str,
+        method: &axum::http::Method,
+        route: Option<&MatchedPath>,
+        status: StatusCode,
+        elapsed: std::time::Duration,
+    ) {
+        let route = route.map_or("unmatched", |r| intern(r.as_str()));
+        self.latency
+            .get_or_create(&RouteLabels { listener, route })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                listener,
+                method: method_label(method),
+                route,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+
     pub fn token_issued(&self, tenant: &str, grant_type: &'static str) {
         self.tokens
             .get_or_create(&TokenLabels {
@@ -144,31 +167,6 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Metrics {
-    /// Counts and times one request of a listener (called by `http::envelope`).
-    pub fn request(
-        &self,
-        listener: &'static str,
-        method: &axum::http::Method,
-        route: Option<&MatchedPath>,
-        status: StatusCode,
-        elapsed: std::time::Duration,
-    ) {
-        let route = route.map_or("unmatched", |r| intern(r.as_str()));
-        self.latency
-            .get_or_create(&RouteLabels { listener, route })
-            .observe(elapsed.as_secs_f64());
-        self.requests
-            .get_or_create(&RequestLabels {
-                listener,
-                method: method_label(method),
-                route,
-                status: status.as_u16(),
-            })
-            .inc();
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::admin::Alg;
 use time::OffsetDateTime;
@@ -139,18 +139,19 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
-/// RFC 9068 §2.2 claims of an access token.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
+/// RFC 9068 §2.2 claims of an access token, as signed (borrowed: nothing is copied to
+/// serialize them once).
+#[derive(Debug, Serialize)]
+pub struct AccessClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
     pub exp: i64,
     pub iat: i64,
-    pub jti: String,
-    pub client_id: String,
+    pub jti: &'a str,
+    pub client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<&'a str>,
     /// The client registration the token was issued to, so a client deleted and registered
     /// again under the same client_id does not revive the old one's tokens.
     pub idp_client: uuid::Uuid,
@@ -161,8 +162,8 @@ pub struct AccessClaims {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub did: Option<uuid::Uuid>,
     /// The external identity provider the user signed in through.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp: Option<&'a str>,
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): the client acts for itself.
@@ -218,19 +219,20 @@ pub async fn issue_access_token_via(
 ) -> Result<(String, i64), OAuthError> {
     let now = crate::clock::now().unix_timestamp();
     let ttl = client.access_token_ttl_seconds;
+    let jti = URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>());
     let claims = AccessClaims {
-        iss: ctx.issuer.to_owned(),
-        sub: sub.to_owned(),
-        aud: ctx.issuer.to_owned(),
+        iss: ctx.issuer,
+        sub,
+        aud: ctx.issuer,
         exp: now + ttl,
         iat: now,
-        jti: URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()),
-        client_id: client.client_id.clone(),
-        scope,
+        jti: &jti,
+        client_id: &client.client_id,
+        scope: scope.as_deref(),
         idp_client: client.id,
         fid: family.map(|f| f.id),
         did: family.and_then(|f| f.device_id),
-        idp: idp.map(str::to_owned),
+        idp,
     };
     let token = sign(ctx, ctx.tenant.access_token_alg, AT_TYP, &claims).await?;
     Ok((token, ttl))
