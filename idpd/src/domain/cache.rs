@@ -178,7 +178,7 @@ impl ClientCache {
             }
             None => e.map.remove(&tenant_id).map_or(0, |t| t.len()),
         };
-        e.len -= removed;
+        e.len = e.len.saturating_sub(removed);
     }
 
     fn forget_all(&self) {
