@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 each=${1:-60}
-targets=(authorize_request token_request inbound_assertion device_jwk apply_document change_payload)
+targets=(authorize_request token_request inbound_assertion device_jwk apply_document change_payload forwarded)
 
 cargo fuzz build -s none || exit 1
 failed=()

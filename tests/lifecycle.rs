@@ -414,7 +414,11 @@ async fn public_listener_serves_tls() {
             .arg("--tls-key-file")
             .arg(key.display().to_string())
     };
-    let idpd = tls(Idpd::builder(&data, &db.url)).start();
+    let idpd = tls(Idpd::builder(&data, &db.url))
+        .own_public_url_at("https://127.0.0.1")
+        .arg("--header-read-timeout")
+        .arg("2")
+        .start();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
     let https = reqwest::Client::builder()
         .tls_certs_only([ca])
@@ -426,6 +430,31 @@ async fn public_listener_serves_tls() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=63072000"
+    );
+    // Issue 16: a connection that never finishes its handshake (nothing sent, or half a
+    // ClientHello) is closed at the head timeout; it is not held forever.
+    for sent in [
+        &b""[..],
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+    ] {
+        let mut c = tokio::net::TcpStream::connect(idpd.public).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut c, sent)
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut c, &mut buf),
+        )
+        .await;
+        assert!(
+            matches!(closed, Ok(Ok(0) | Err(_))),
+            "a stalled TLS handshake was not closed: {closed:?}"
+        );
+    }
     // Plain HTTP to the TLS port does not get an answer from the app.
     let plain = http_client()
         .get(format!("http://{}/healthz", idpd.public))

@@ -807,6 +807,36 @@ fn catalogue(client_id: &str, challenge: &str) -> Vec<Case> {
         ),
         Html,
     );
+    // Issue 16: every form of the public listener is limited to 16 KiB; an oversized body
+    // is refused in the endpoint's own kind of error, never buffered.
+    let big = format!("a={}", "b".repeat(17 * 1024));
+    for (name, target, expect) in [
+        ("authorize: 17 KiB form", "/t/acme/authorize", Html),
+        ("logout: 17 KiB form", "/t/acme/logout", Html),
+        ("login/code: 17 KiB form", "/t/acme/login/code", Html),
+        ("device: 17 KiB form", "/t/acme/device", Html),
+        ("userinfo: 17 KiB form", "/t/acme/userinfo", OAuth),
+        ("revoke: 17 KiB form", "/t/acme/revoke", OAuth),
+    ] {
+        add(
+            name,
+            P,
+            http("POST", target, &[FORM], big.as_bytes()),
+            expect,
+        );
+    }
+    // A body that never finishes is cut at the body timeout (a 4xx or a closed connection).
+    add(
+        "token: body shorter than its length",
+        P,
+        http(
+            "POST",
+            "/t/acme/token",
+            &[FORM, "Content-Length: 100"],
+            b"grant_type",
+        ),
+        Proto,
+    );
     add(
         "login/email: NUL in the address",
         P,

@@ -14,6 +14,7 @@ mod device_security;
 mod faults_cluster;
 mod faults_crash;
 mod faults_races;
+mod hostile_traffic;
 mod lifecycle;
 mod login_flow;
 mod login_id_token_alg;

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -88,6 +90,47 @@ pub struct ConfigArgs {
         default_missing_value = "true"
     )]
     pub allow_loopback_upstreams: Option<String>,
+    /// Seconds a client has to send a request head (and finish a TLS handshake) [default: 10].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_HEADER_READ_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub header_read_timeout: Option<String>,
+    /// Seconds a client has to send a request body once its head arrived [default: 15].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_BODY_READ_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub body_read_timeout: Option<String>,
+    /// Seconds a keep-alive connection may sit idle between requests [default: 60].
+    #[arg(long, global = true, env = "IDPD_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub idle_timeout: Option<String>,
+    /// Connections the public listener serves at once; more wait in the kernel's backlog
+    /// [default: 10000, lowered to what the open-files limit holds].
+    #[arg(long, global = true, env = "IDPD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<String>,
+    /// Connections one client address (IPv6: one /64) may hold open on the public listener
+    /// [default: 256].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_MAX_CONNECTIONS_PER_ADDRESS",
+        value_name = "N"
+    )]
+    pub max_connections_per_address: Option<String>,
+    /// Comma-separated addresses or CIDR ranges of reverse proxies whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client [default: none].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_TRUSTED_PROXIES",
+        value_name = "CIDRS"
+    )]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Environment variables idpd reads; any other `IDPD_*` variable is a typo and an error.
@@ -108,6 +151,12 @@ pub const ENV_VARS: &[&str] = &[
     "IDPD_CLIENT_AUTH_FAILURE_LIMIT",
     "IDPD_DEVICE_CODE_TTL",
     "IDPD_DEVICE_POLL_INTERVAL",
+    "IDPD_HEADER_READ_TIMEOUT",
+    "IDPD_BODY_READ_TIMEOUT",
+    "IDPD_IDLE_TIMEOUT",
+    "IDPD_MAX_CONNECTIONS",
+    "IDPD_MAX_CONNECTIONS_PER_ADDRESS",
+    "IDPD_TRUSTED_PROXIES",
 ];
 
 /// The YAML file, as written.
@@ -129,6 +178,12 @@ pub struct FileConfig {
     client_auth_failure_limit: Option<u32>,
     device_code_ttl: Option<i64>,
     device_poll_interval: Option<i64>,
+    header_read_timeout: Option<i64>,
+    body_read_timeout: Option<i64>,
+    idle_timeout: Option<i64>,
+    max_connections: Option<i64>,
+    max_connections_per_address: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -166,6 +221,27 @@ pub struct Config {
     pub client_auth_failure_limit: u32,
     /// Lifetime of device codes and the polling interval (RFC 8628).
     pub device_timing: crate::domain::oauth::device_code::Timing,
+    /// Timeouts and caps of connections.
+    pub connections: Connections,
+}
+
+/// How long a connection may take over each part of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// What the listeners allow their connections.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    pub timeouts: Timeouts,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    /// Reverse proxies: only their `Forwarded`/`X-Forwarded-For` headers are believed, and
+    /// they are exempt from the per-address cap.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -300,19 +376,7 @@ impl Config {
             None => file.client_auth_failure_limit.unwrap_or(20),
         };
         let seconds =
-            |key: &'static str, flag: Option<String>, file: Option<i64>, default: i64, max: i64| {
-                let v = match flag {
-                    Some(v) => v
-                        .parse()
-                        .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))?,
-                    None => file.unwrap_or(default),
-                };
-                if (1..=max).contains(&v) {
-                    Ok(v)
-                } else {
-                    Err(invalid(key, format!("must be between 1 and {max} seconds")))
-                }
-            };
+            |key, flag, file, default, max| number(key, flag, file, default, 1..=max, "seconds");
         let device_timing = crate::domain::oauth::device_code::Timing {
             ttl_seconds: seconds(
                 "device_code_ttl",
@@ -329,10 +393,62 @@ impl Config {
                 60,
             )?,
         };
+        let secs = |key, flag, file, default, max| {
+            seconds(key, flag, file, default, max).map(|s: i64| Duration::from_secs(s as u64))
+        };
+        let count = |key, flag, file, default, range| {
+            number(key, flag, file, default, range, "connections").map(|n| n as usize)
+        };
+        let connections = Connections {
+            timeouts: Timeouts {
+                header_read_timeout: secs(
+                    "header_read_timeout",
+                    a.header_read_timeout,
+                    file.header_read_timeout,
+                    10,
+                    300,
+                )?,
+                body_read_timeout: secs(
+                    "body_read_timeout",
+                    a.body_read_timeout,
+                    file.body_read_timeout,
+                    15,
+                    300,
+                )?,
+                idle_timeout: secs("idle_timeout", a.idle_timeout, file.idle_timeout, 60, 3600)?,
+            },
+            max_connections: count(
+                "max_connections",
+                a.max_connections,
+                file.max_connections,
+                10_000,
+                16..=1_000_000,
+            )?,
+            max_connections_per_address: count(
+                "max_connections_per_address",
+                a.max_connections_per_address,
+                file.max_connections_per_address,
+                256,
+                1..=1_000_000,
+            )?,
+            trusted_proxies: parse_cidrs(
+                "trusted_proxies",
+                match a.trusted_proxies {
+                    Some(v) => v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    None => file.trusted_proxies.unwrap_or_default(),
+                },
+            )?,
+        };
         let public_origin = url::Url::parse(&public_url)
             .map(|u| u.origin().ascii_serialization())
             .map_err(|e| invalid("public_url", e.to_string()))?;
         Ok(Config {
+            connections,
             device_timing,
             client_auth_failure_limit,
             listen,
@@ -407,6 +523,32 @@ impl Config {
             "device_poll_interval",
             Value::Number(self.device_timing.interval_seconds.into()),
         );
+        let c = &self.connections;
+        let t = &c.timeouts;
+        for (key, d) in [
+            ("header_read_timeout", t.header_read_timeout),
+            ("body_read_timeout", t.body_read_timeout),
+            ("idle_timeout", t.idle_timeout),
+        ] {
+            m.insert(key, Value::Number(d.as_secs().into()));
+        }
+        m.insert(
+            "max_connections",
+            Value::Number((c.max_connections as u64).into()),
+        );
+        m.insert(
+            "max_connections_per_address",
+            Value::Number((c.max_connections_per_address as u64).into()),
+        );
+        m.insert(
+            "trusted_proxies",
+            Value::Sequence(
+                c.trusted_proxies
+                    .iter()
+                    .map(|n| s(&n.to_string()))
+                    .collect(),
+            ),
+        );
         m
     }
 }
@@ -436,6 +578,12 @@ allow_loopback_upstreams: false   # development only: external providers on 127.
 client_auth_failure_limit: 20     # failed client authentications per client and minute (x5 per address); 0: off
 device_code_ttl: 600              # seconds a device code (RFC 8628) stays valid
 device_poll_interval: 5           # seconds a device waits between token polls
+header_read_timeout: 10           # seconds to send a request head (and finish a TLS handshake)
+body_read_timeout: 15             # seconds to send a request body after its head
+idle_timeout: 60                  # seconds a keep-alive connection may sit idle
+max_connections: 10000            # public listener; lowered to what the open-files limit holds
+max_connections_per_address: 256  # per client address (IPv6: per /64) on the public listener
+trusted_proxies: []               # e.g. [10.0.0.0/8]: proxies whose X-Forwarded-For is believed
 ";
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -491,6 +639,49 @@ fn parse_public_url(v: String) -> Result<String, ConfigError> {
         return Err(invalid("public_url", "must not contain credentials"));
     }
     Ok(u.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A whole number from a flag (text) or the file, within `range`.
+fn number(
+    key: &'static str,
+    flag: Option<String>,
+    file: Option<i64>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<i64, ConfigError> {
+    let v = match flag {
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| invalid(key, format!("{v:?} is not a whole number")))?,
+        None => file.unwrap_or(default),
+    };
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(invalid(
+            key,
+            format!(
+                "must be between {} and {} {unit}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+/// Addresses (a /32 or /128) and CIDR ranges.
+fn parse_cidrs(key: &'static str, items: Vec<String>) -> Result<Arc<[ipnet::IpNet]>, ConfigError> {
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .map(|n| n.trunc())
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| invalid(key, format!("{item:?} is not an IP address or CIDR range")))
+        })
+        .collect()
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

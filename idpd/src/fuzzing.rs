@@ -136,6 +136,31 @@ pub fn device_jwk(data: &[u8]) {
 
 /// A change-feed notification payload (PostgreSQL `NOTIFY idp_changes`, `store/changes.rs`):
 /// anything parses without panicking, and what names a change reads back as the same change.
+/// `Forwarded` / `X-Forwarded-For` headers from a trusted proxy: any header text gives some
+/// address, never a panic, and an untrusted peer's headers are never read.
+pub fn forwarded(data: &[u8]) {
+    use axum::http::{HeaderMap, HeaderValue};
+    let mut headers = HeaderMap::new();
+    for (i, line) in data.split(|b| *b == b'\n').enumerate() {
+        if let Ok(v) = HeaderValue::from_bytes(line) {
+            let name = if i % 2 == 0 {
+                "forwarded"
+            } else {
+                "x-forwarded-for"
+            };
+            headers.append(name, v);
+        }
+    }
+    let trusted: [ipnet::IpNet; 2] = ["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    let proxy = std::net::IpAddr::from([10, 0, 0, 1]);
+    let _ = crate::http::forwarded::client_address(proxy, &headers, &trusted);
+    let outsider = std::net::IpAddr::from([192, 0, 2, 1]);
+    assert_eq!(
+        crate::http::forwarded::client_address(outsider, &headers, &trusted),
+        outsider
+    );
+}
+
 pub fn change_payload(data: &[u8]) {
     use crate::store::changes::Change;
     let Ok(text) = std::str::from_utf8(data) else {
@@ -186,6 +211,7 @@ mod tests {
         change_payload(b"keys:0192A4C2-4BD6-7C2E-8A4E-2F6C1B0E9D11");
         change_payload(b"tenant:{0192a4c2-4bd6-7c2e-8a4e-2f6c1b0e9d11}");
         change_payload(b"\xff:");
+        forwarded(b"for=\"[2001:db8::1]:80\", for=10.0.0.2\n1.2.3.4, unknown\n\xff");
         token_request(b"grant_type=authorization_code&code=c&code_verifier=v&redirect_uri=x");
         token_request(b"grant_type=refresh_token&grant_type=x&%ff");
         token_request(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");

@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod devices;
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod health;
 pub mod login;
 pub mod metrics;
@@ -45,6 +46,9 @@ pub fn public_router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             oidc::error::public_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         })
+        // Every form of the public listener is small; a larger body is refused before it
+        // is buffered (axum's default would buffer 2 MB per request).
+        .layer(DefaultBodyLimit::max(oidc::FORM_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             envelope,
             Envelope::around,
@@ -77,21 +81,33 @@ pub fn admin_router(state: AppState) -> Router {
 struct Envelope {
     metrics: Arc<metrics::Metrics>,
     listener: &'static str,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// `Strict-Transport-Security` on every answer: the public listener of an https
+    /// `public_url` (served over TLS by idpd or by a proxy in front of it).
+    hsts: bool,
 }
+
+/// Two years, the HSTS preload list's minimum; subdomains are the operator's to decide.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=63072000");
 
 impl Envelope {
     fn new(state: &AppState, listener: &'static str) -> Self {
         Envelope {
             metrics: state.metrics.clone(),
             listener,
+            trusted_proxies: state.config.connections.trusted_proxies.clone(),
+            hsts: listener == "public" && state.config.public_https(),
         }
     }
 
     async fn around(State(env): State<Envelope>, mut req: Request, next: Next) -> Response {
         let started = Instant::now();
+        // A caller's id is kept only if it is a short token (a proxy's or a client's
+        // correlation id); anything else is replaced, so no caller can write arbitrary text
+        // into every log line and audit row.
         let id = match req.headers().get(REQUEST_ID) {
-            Some(id) => id.clone(),
-            None => {
+            Some(id) if acceptable_request_id(id) => id.clone(),
+            _ => {
                 let id = new_request_id();
                 req.headers_mut().insert(REQUEST_ID, id.clone());
                 id
@@ -99,12 +115,18 @@ impl Envelope {
         };
         let method = req.method().clone();
         let route = req.extensions().get::<MatchedPath>().cloned();
+        let tcp_peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let client = tcp_peer
+            .map(|peer| forwarded::client_address(peer, req.headers(), &env.trusted_proxies));
+        if let Some(client) = client {
+            req.extensions_mut().insert(ClientAddr(client));
+        }
         let meta = RequestMeta {
             request_id: Some(id.clone()),
-            peer: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
+            peer: client,
         };
         let span = tracing::info_span!(
             "request",
@@ -118,6 +140,10 @@ impl Envelope {
             .await;
         let mut res = error::finish(res, &id);
         res.headers_mut().insert(REQUEST_ID, id);
+        if env.hsts {
+            res.headers_mut()
+                .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, HSTS);
+        }
         let elapsed = started.elapsed();
         let status = res.status();
         env.metrics
@@ -134,6 +160,21 @@ impl Envelope {
     }
 }
 
+/// At most 64 characters of letters, digits, `-`, `_`, `.`, `:` (a UUID, a ULID, a trace
+/// id).
+fn acceptable_request_id(id: &HeaderValue) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the address
+/// that proxy forwarded (set by the [`Envelope`] on every request).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// A random UUID for a request without one, from the process's user-space generator (no
 /// system call per request).
 fn new_request_id() -> HeaderValue {
@@ -149,7 +190,7 @@ fn new_request_id() -> HeaderValue {
 #[derive(Clone)]
 struct RequestMeta {
     request_id: Option<HeaderValue>,
-    peer: Option<SocketAddr>,
+    peer: Option<std::net::IpAddr>,
 }
 
 tokio::task_local! {
@@ -180,7 +221,7 @@ pub(crate) fn request_here() -> (Option<String>, Option<std::net::IpAddr>) {
                     .as_ref()
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
-                m.peer.map(|p| p.ip()),
+                m.peer,
             )
         })
         .unwrap_or((None, None))

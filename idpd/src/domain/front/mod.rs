@@ -173,6 +173,10 @@ pub enum Problem {
     FormNotVerified,
     /// A character the database cannot hold (NUL).
     BadCharacter,
+    /// A form body over the size limit (`too_large`) or that did not arrive in time.
+    BodyUnreadable {
+        too_large: bool,
+    },
     /// The database is unavailable: 503 with Retry-After.
     Unavailable,
     UnknownProvider,

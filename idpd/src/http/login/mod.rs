@@ -9,7 +9,6 @@ mod pages;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -25,6 +24,9 @@ use crate::domain::front::{
 use crate::http::AppState;
 use crate::i18n::{self, Texts};
 
+/// A form body as page handlers take it: its rejection becomes a page, not axum's text.
+pub type FormBody = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{slug}/login", get(pages::login_page))
@@ -34,9 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/callback/{provider}", get(pages::callback))
         .route(
             "/t/{slug}/device",
-            get(pages::device_page)
-                .post(pages::device_post)
-                .layer(DefaultBodyLimit::max(super::oidc::FORM_LIMIT)),
+            get(pages::device_page).post(pages::device_post),
         )
 }
 
@@ -70,6 +70,12 @@ impl PageRequest {
 
     pub fn respond(&self, answer: Answer) -> Response {
         respond(&self.state, &self.ep, &self.browser, answer)
+    }
+
+    /// The error page of a form body too large or too slow.
+    pub fn unreadable(&self, e: axum::extract::rejection::BytesRejection) -> Response {
+        let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+        self.respond(Answer::problem(Problem::BodyUnreadable { too_large }))
     }
 }
 
@@ -262,6 +268,14 @@ fn problem(state: &AppState, t: &'static Texts, p: Problem) -> Response {
         Problem::BadCharacter => (
             StatusCode::BAD_REQUEST,
             "The request contains a character that is not allowed.".to_owned(),
+        ),
+        Problem::BodyUnreadable { too_large: true } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large.".to_owned(),
+        ),
+        Problem::BodyUnreadable { too_large: false } => (
+            StatusCode::BAD_REQUEST,
+            "The form could not be read. Try again.".to_owned(),
         ),
         Problem::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::response::Response;
 
-use super::{PageRequest, fields};
+use super::{FormBody, PageRequest, fields};
 use crate::domain::front;
 
 type Params = Query<HashMap<String, String>>;
@@ -23,13 +22,21 @@ pub async fn login_page(r: PageRequest, Query(q): Params) -> Response {
 }
 
 /// `POST {issuer}/login/email`.
-pub async fn login_email(r: PageRequest, body: Bytes) -> Response {
+pub async fn login_email(r: PageRequest, body: FormBody) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return r.unreadable(e),
+    };
     let f = fields(&body);
     r.respond(front::login::submit_email(&r.front(), &r.browser, f.as_ref()).await)
 }
 
 /// `POST {issuer}/login/code`.
-pub async fn login_code(r: PageRequest, body: Bytes) -> Response {
+pub async fn login_code(r: PageRequest, body: FormBody) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return r.unreadable(e),
+    };
     let f = fields(&body);
     r.respond(front::login::submit_code(&r.front(), &r.browser, f.as_ref()).await)
 }
@@ -56,7 +63,11 @@ pub async fn device_page(r: PageRequest, Query(q): Params) -> Response {
 }
 
 /// `POST {issuer}/device`.
-pub async fn device_post(r: PageRequest, body: Bytes) -> Response {
+pub async fn device_post(r: PageRequest, body: FormBody) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return r.unreadable(e),
+    };
     let f = fields(&body);
     r.respond(front::device::submit(&r.front(), &r.browser, f.as_ref()).await)
 }

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawPathParams};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -24,7 +24,7 @@ use crate::domain::oauth::token::Ctx;
 use crate::domain::tenants::Tenant;
 use crate::http::AppState;
 
-/// Largest form body accepted by the token, introspection and revocation endpoints.
+/// Largest request body the public listener accepts (every form and JSON body there).
 pub const FORM_LIMIT: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
@@ -41,8 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/token", post(token::token))
         .route("/t/{slug}/introspect", post(token::introspect))
         .route("/t/{slug}/revoke", post(token::revoke))
-        .layer(DefaultBodyLimit::max(FORM_LIMIT))
-        // The browser endpoints keep the default body limit.
         .route(
             "/t/{slug}/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
@@ -54,8 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/t/{slug}/logout", get(logout::logout).post(logout::logout))
 }
 
-/// The client's address as the TCP connection shows it (not X-Forwarded-For, which anyone
-/// can send); `None` when the server runs without connection info.
+/// The client's address: the TCP peer's, or the one a trusted proxy forwarded (never
+/// `X-Forwarded-For` from anyone else); `None` when the server runs without connection info.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub Option<IpAddr>);
 
@@ -66,8 +64,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
         Ok(Peer(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+                .get::<crate::http::ClientAddr>()
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip())
+                }),
         ))
     }
 }

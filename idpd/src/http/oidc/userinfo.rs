@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 
@@ -16,8 +17,12 @@ pub async fn userinfo(
     ep: TenantEndpoint,
     method: Method,
     BearerToken(header_token): BearerToken,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return super::error::public_error(e.status(), "the request body cannot be read"),
+    };
     let body_token = if method == Method::POST {
         super::form::pairs(&body)
             .ok()

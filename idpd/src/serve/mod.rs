@@ -3,12 +3,12 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+
+mod conn;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -82,36 +82,46 @@ pub async fn serve(
     let public_addr = public.local_addr()?;
     let admin_addr = admin.local_addr()?;
     let tls = state.config.tls.clone();
+    let limits = state.config.connections.clone();
     let store = state.store.clone();
     let state_for_jobs = state.clone();
     let stop_rx_jobs = stop_rx.clone();
     let public_app = crate::http::public_router(state.clone());
     let admin_app = crate::http::admin_router(state);
 
-    let public_task = match tls {
-        Some(files) => {
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
-                &files.cert_file,
-                &files.key_file,
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot load TLS certificate {} / key {}",
-                    files.cert_file.display(),
-                    files.key_file.display()
-                )
-            })?;
-            tracing::info!(listener = "public", addr = %public_addr, tls = true, "listening");
-            tokio::spawn(serve_tls(public, rustls, public_app, stop_rx.clone()))
-        }
-        None => {
-            tracing::info!(listener = "public", addr = %public_addr, tls = false, "listening");
-            tokio::spawn(serve_plain(public, public_app, stop_rx.clone()))
-        }
+    let public_tls = match &tls {
+        Some(files) => Some(conn::tls_acceptor(&files.cert_file, &files.key_file)?),
+        None => None,
     };
+    let (public_max, admin_max) = connection_caps(limits.max_connections);
+    let public_gate = conn::Gate::new(
+        "public",
+        limits.timeouts,
+        public_max,
+        Some(limits.max_connections_per_address),
+        limits.trusted_proxies.clone(),
+    );
+    // The admin listener has slots of its own, and no per-address cap: whatever the public
+    // listener suffers, operators and monitoring still get in.
+    let admin_gate = conn::Gate::new("admin", limits.timeouts, admin_max, None, Arc::from([]));
+    tracing::info!(listener = "public", addr = %public_addr, tls = public_tls.is_some(), max_connections = public_max, "listening");
+    let public_task = tokio::spawn(conn::serve(
+        tokio::net::TcpListener::from_std(public)?,
+        public_tls,
+        public_app,
+        public_gate,
+        stopped(stop_rx.clone()),
+        DRAIN,
+    ));
     tracing::info!(listener = "admin", addr = %admin_addr, tls = false, "listening");
-    let admin_task = tokio::spawn(serve_plain(admin, admin_app, stop_rx));
+    let admin_task = tokio::spawn(conn::serve(
+        tokio::net::TcpListener::from_std(admin)?,
+        None,
+        admin_app,
+        admin_gate,
+        stopped(stop_rx),
+        DRAIN,
+    ));
 
     let maintenance = tokio::spawn(maintain(state_for_jobs, stop_rx_jobs));
     tokio::spawn(async move {
@@ -162,109 +172,30 @@ async fn purge(store: &dyn crate::store::Store) -> Result<(), crate::store::Stor
     Ok(())
 }
 
-async fn stopped(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
-}
+use conn::stopped;
 
-/// The largest request head (request line and headers) read before answering 431. hyper's
-/// default is about 400 KiB; nothing a browser or an OAuth client sends comes near 64 KiB
-/// (browsers stop at 16–32 KiB of cookies), and a smaller buffer bounds what each of many
-/// slow connections can make idpd hold.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// The most header fields in one request (hyper's default is 100).
-const MAX_HEADERS: usize = 100;
+/// Connections the admin listener serves at once.
+const ADMIN_MAX_CONNECTIONS: usize = 256;
+/// Open files kept free for the database pool, log and key files, outgoing mail and
+/// requests to upstream providers.
+const RESERVED_FILES: u64 = 256;
 
-/// Sets the head limits on the HTTP builder of either listener.
-fn limit_heads(builder: &mut hyper_util::server::conn::auto::Builder<TokioExecutor>) {
-    builder
-        .http1()
-        .max_buf_size(MAX_HEAD_BYTES)
-        .max_headers(MAX_HEADERS);
-    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
-}
-
-/// A handle that starts draining in-flight requests (for at most `DRAIN`) once `stop` is set.
-fn drain_on(stop: watch::Receiver<bool>) -> axum_server::Handle<SocketAddr> {
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        stopped(stop).await;
-        h.graceful_shutdown(Some(DRAIN));
-    });
-    handle
-}
-
-/// The plain listener: axum's own accept loop (`axum::serve`), plus the head limits, which
-/// `axum::serve` cannot set. (axum-server, used for TLS, can, but served about a third fewer
-/// requests per second here.)
-async fn serve_plain(
-    listener: TcpListener,
-    app: Router,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::server::conn::auto::Builder;
-    use tower::ServiceExt;
-
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let mut builder = Builder::new(TokioExecutor::new());
-    limit_heads(&mut builder);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut stop = std::pin::pin!(stopped(stop));
-    loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // Out of file descriptors and the like: back off rather than spin.
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stop => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(remote));
-                app.clone().oneshot(req.map(axum::body::Body::new))
-            });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
+/// The public and the admin listener's connection caps: the configured public cap, lowered
+/// if the open-files limit (raised to its hard limit first) cannot hold it beside the admin
+/// listener's slots and the files idpd needs for itself.
+fn connection_caps(configured: usize) -> (usize, usize) {
+    let files = conn::raise_open_files_limit();
+    let room = files.saturating_sub(RESERVED_FILES + ADMIN_MAX_CONNECTIONS as u64);
+    let public = usize::try_from(room).unwrap_or(usize::MAX).min(configured);
+    if public < configured {
+        tracing::warn!(
+            open_files = files,
+            max_connections = public,
+            configured,
+            "the open-files limit holds fewer connections than max_connections; raise `ulimit -n` (LimitNOFILE=)"
+        );
     }
-    drop(listener);
-    // Idle keep-alive connections close now; requests in flight get up to DRAIN.
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still running after {DRAIN:?}; stopping anyway");
-    }
-    Ok(())
-}
-
-async fn serve_tls(
-    listener: TcpListener,
-    rustls: axum_server::tls_rustls::RustlsConfig,
-    app: Router,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let mut server = axum_server::from_tcp_rustls(listener, rustls)?.handle(drain_on(stop));
-    limit_heads(server.http_builder());
-    server
-        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-        .await?;
-    Ok(())
+    (public.max(16), ADMIN_MAX_CONNECTIONS)
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.
