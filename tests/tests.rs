@@ -1,6 +1,7 @@
 //! End-to-end tests: the real idpd and idpctl binaries on loopback, on SQLite and (with
 //! `IDP_TEST_POSTGRES_URL`) PostgreSQL. One test binary; each test has its own database.
 
+mod account_safety;
 mod admin_errors;
 mod admin_tenants;
 mod apply_export;

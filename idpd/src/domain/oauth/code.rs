@@ -100,12 +100,13 @@ pub async fn exchange_code(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked"))?;
     let user = live_user(ctx, family.user_id).await?;
-    let refresh = new_refresh_for(ctx, client, &family, &r.scope).await?;
+    let scopes = super::scope::still_allowed(r.scope.iter().map(String::as_str), &client.scopes);
+    let refresh = new_refresh_for(ctx, client, &family, &scopes).await?;
     let grant = Issue {
         client,
         user: &user,
         family: &family,
-        scopes: &r.scope,
+        scopes: &scopes,
         nonce: r.nonce.as_deref(),
         auth_time: code.auth_time,
         session_id: Some(r.session_id),
@@ -150,12 +151,7 @@ async fn prepare_refresh(
     {
         return Err(OAuthError::invalid_grant("the device was revoked"));
     }
-    let granted: Vec<String> = presented
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let granted = super::scope::still_allowed(presented.scope.split(' '), &client.scopes);
     let scopes = super::scope::narrow(scope, &granted)?;
     let session = match family.session_id {
         Some(id) => ctx.store.find_session_by_id(id).await?,

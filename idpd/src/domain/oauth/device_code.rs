@@ -250,12 +250,7 @@ pub async fn poll(
         revoked_at: None,
         device_id: None,
     };
-    let scopes: Vec<String> = a
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let scopes = scope::still_allowed(a.scope.split(' '), &client.scopes);
     let refresh = mint_refresh_for(client, &family, &scopes);
     ctx.store
         .insert_family(&family, refresh.as_ref().map(|(_, rt)| rt))

@@ -28,9 +28,33 @@ pub fn narrow(requested: Option<&str>, allowed: &[String]) -> Result<Vec<String>
     Ok(out)
 }
 
+/// Of the scopes a grant carries (a code, a device authorization, a refresh token), those
+/// the client may still have: a scope removed from the client since the grant was made is
+/// not issued again (SEC-25).
+pub fn still_allowed<'a>(
+    granted: impl IntoIterator<Item = &'a str>,
+    allowed: &[String],
+) -> Vec<String> {
+    granted
+        .into_iter()
+        .filter(|s| !s.is_empty() && allowed.iter().any(|a| a == s))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removed_scopes_are_not_granted_again() {
+        let allowed = vec!["openid".to_owned(), "email".to_owned()];
+        assert_eq!(
+            still_allowed("openid profile email".split(' '), &allowed),
+            ["openid", "email"]
+        );
+        assert!(still_allowed("".split(' '), &allowed).is_empty());
+    }
 
     #[test]
     fn narrowing() {
