@@ -58,3 +58,139 @@ async fn removed_scopes_do_not_survive_refresh(backend: Backend) {
         idp_tests::browser::userinfo(idpd, next["access_token"].as_str().unwrap()).await;
     assert!(info.get("email").is_none(), "{info}");
 }
+
+/// Signs `email` in with a fresh browser; (browser, tokens of the code exchange).
+async fn signed_in(
+    idpd: &idp_tests::Idpd,
+    client_id: &str,
+    email: &str,
+) -> (Browser, serde_json::Value) {
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::new(idpd);
+    let q = login(&mut b, idpd, client_id, &challenge, email).await;
+    let (st, tokens) = redeem(idpd, client_id, &q["code"], &verifier).await;
+    assert_eq!(st, 200, "{tokens}");
+    (b, tokens)
+}
+
+fn id_token(tokens: &serde_json::Value) -> String {
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+both_backends!(
+    id_token_hint_at_authorize,
+    logout_by_hint_needs_the_sessions_own_token
+);
+
+/// OIDC Core §3.1.2.1: with `prompt=none`, a hint naming another user than the session's
+/// is `login_required`; a hint that is not this issuer's ID token is refused; the session's own hint works.
+async fn id_token_hint_at_authorize(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let (mut alice, alice_tokens) = signed_in(idpd, &client_id, "alice@example.com").await;
+    let (_, bob_tokens) = signed_in(idpd, &client_id, "bob@example.com").await;
+    let (_, challenge) = pkce();
+    let ask = |hint: String| {
+        idp_tests::browser::authorize_url(
+            &client_id,
+            &challenge,
+            &format!("&prompt=none&id_token_hint={hint}"),
+        )
+    };
+    let answer = |p: idp_tests::browser::Page| {
+        let to = p
+            .location
+            .unwrap_or_else(|| panic!("{}: {}", p.status, p.body));
+        idp_tests::browser::query(&to)
+    };
+    // Bob's hint in Alice's browser: not Bob's session.
+    let q = answer(alice.get(&ask(id_token(&bob_tokens))).await);
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("login_required"),
+        "{q:?}"
+    );
+    assert!(!q.contains_key("code"));
+    // Garbage is refused.
+    let q = answer(alice.get(&ask("not.a.jwt".into())).await);
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("invalid_request"),
+        "{q:?}"
+    );
+    // Alice's own hint: a code.
+    let q = answer(alice.get(&ask(id_token(&alice_tokens))).await);
+    assert!(q.contains_key("code"), "{q:?}");
+}
+
+/// RP-Initiated Logout 1.0 §2, §6: a valid hint of another user (or session) does not end
+/// this browser's session without asking; the session's own hint does.
+async fn logout_by_hint_needs_the_sessions_own_token(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let (mut alice, alice_tokens) = signed_in(idpd, &client_id, "alice@example.com").await;
+    let (_, mallory_tokens) = signed_in(idpd, &client_id, "mallory@example.com").await;
+
+    // Mallory's own (valid) ID token as the hint, in a link Alice follows: a question.
+    let p = alice
+        .get(&format!(
+            "/t/acme/logout?id_token_hint={}",
+            id_token(&mallory_tokens)
+        ))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("name=\"csrf\""), "{}", p.body);
+    // Alice is still signed in, and her refresh token still works.
+    let (_, challenge) = pkce();
+    let p = alice
+        .get(&idp_tests::browser::authorize_url(
+            &client_id,
+            &challenge,
+            "&prompt=none",
+        ))
+        .await;
+    assert!(
+        p.location.as_deref().is_some_and(|l| l.contains("code=")),
+        "{:?}",
+        p.location
+    );
+    let (st, refreshed) = token(
+        idpd,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                alice_tokens["refresh_token"].as_str().unwrap(),
+            ),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{refreshed}");
+
+    // Her own hint signs her out at once.
+    let p = alice
+        .get(&format!(
+            "/t/acme/logout?id_token_hint={}",
+            id_token(&alice_tokens)
+        ))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(!p.body.contains("name=\"csrf\""), "{}", p.body);
+    let p = alice
+        .get(&idp_tests::browser::authorize_url(
+            &client_id,
+            &challenge,
+            "&prompt=none",
+        ))
+        .await;
+    assert!(
+        p.location
+            .as_deref()
+            .is_some_and(|l| l.contains("error=login_required")),
+        "{:?}",
+        p.location
+    );
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{Answer, Browser, Cookie, CookieKind, Front, Problem, try_store};
 use crate::domain::login::{self, LoginFlow, Session};
 use crate::domain::oauth::authorize::{self, AuthorizationRequest};
-use crate::domain::oauth::{ErrorCode, code};
+use crate::domain::oauth::{ErrorCode, code, token};
 use crate::domain::{clients, tenants};
 
 /// The authorization request `params` (query or form) from `browser`.
@@ -43,11 +43,50 @@ pub async fn authorize(
             ));
         }
     };
-    // A live session skips the login page (SSO), unless the client asks for a new login or
-    // the session is older than max_age.
+    // OIDC Core §3.1.2.1: an id_token_hint names the user the client expects; it must be
+    // an ID token of this issuer (expired or not), and only that user's session answers.
+    let hinted_sub = match params.get("id_token_hint") {
+        None => None,
+        Some(hint) => {
+            let claims = match token::verify_id_token_hint(ctx, hint).await {
+                Ok(claims) => claims,
+                Err(e) if e.code == ErrorCode::InvalidRequest => None,
+                Err(e) => {
+                    tracing::error!(error = %e.code, cause = ?e.internal, "checking an id_token_hint failed");
+                    return Answer::problem(Problem::Unavailable);
+                }
+            };
+            match claims.as_ref().and_then(|c| c.get("sub")?.as_str()) {
+                Some(sub) => Some(sub.to_owned()),
+                // Garbage, another issuer's or another tenant's token: refused, not ignored.
+                None => {
+                    return Answer::redirect(authorize::response_url(
+                        &req.redirect_uri,
+                        &[
+                            ("error", ErrorCode::InvalidRequest.as_str()),
+                            (
+                                "error_description",
+                                "id_token_hint is not an ID token of this issuer",
+                            ),
+                        ],
+                        req.state.as_deref(),
+                        ctx.issuer,
+                    ));
+                }
+            }
+        }
+    };
+    // A live session skips the login page (SSO), unless the client asks for a new login, the
+    // session is older than max_age, or it is not the hinted user's.
     let session = try_store!(current_session(front, browser).await);
     match session {
-        Some(s) if !req.prompt_login && within_max_age(front, &s, req.max_age) => {
+        Some(s)
+            if !req.prompt_login
+                && within_max_age(front, &s, req.max_age)
+                && hinted_sub
+                    .as_deref()
+                    .is_none_or(|sub| sub == s.user_id.to_string()) =>
+        {
             return finish(front, &req, &s).await;
         }
         _ => {}

@@ -1,6 +1,7 @@
 //! RP-initiated logout (OIDC RP-Initiated Logout 1.0): ends the session at once; redirects
-//! only to a registered `post_logout_redirect_uri`, else shows a page. Without a valid
-//! `id_token_hint` the user confirms first (a form post with a token tied to the session).
+//! only to a registered `post_logout_redirect_uri`, else shows a page. Unless an
+//! `id_token_hint` names the browser's session, the user confirms first (a form post with a
+//! token tied to the session).
 
 use std::collections::HashMap;
 
@@ -62,23 +63,23 @@ pub async fn logout(
         }
         None => None,
     };
-    let confirmed = hint.is_some()
-        || (browser.post
-            && browser.own_page
-            && browser
-                .session
-                .as_deref()
-                .is_some_and(|v| csrf_matches(p.get("csrf"), &logout_csrf(v))));
-    if !confirmed {
-        return match &browser.session {
-            None => Answer::page(Page::SignedOut),
-            Some(v) => Answer::page(Page::ConfirmLogout {
+    // A live session ends without asking only for a hint naming it (its `sid`, or its user
+    // when the hint has none) or the user's own confirmation: a hint of another user or
+    // session, even a valid one, must not sign this browser out (logout CSRF; RP-Initiated
+    // Logout 1.0 §2, §6). Without a live session there is nothing to protect.
+    let session = try_store!(super::authorize::current_session(front, browser).await);
+    if let (Some(s), Some(v)) = (&session, &browser.session) {
+        let hinted = hint.as_ref().is_some_and(|c| names_session(c, s));
+        let confirmed_here =
+            browser.post && browser.own_page && csrf_matches(p.get("csrf"), &logout_csrf(v));
+        if !hinted && !confirmed_here {
+            return Answer::page(Page::ConfirmLogout {
                 csrf: logout_csrf(v),
-            }),
-        };
-    }
-    if let Some(v) = &browser.session {
+            });
+        }
         try_store!(login::end_session(ctx.store, ctx.tenant.id, v, front.now).await);
+    } else if hint.is_none() && target.is_none() {
+        return Answer::page(Page::SignedOut);
     }
     let answer = match target {
         Some(uri) => match url::Url::parse(&uri) {
@@ -94,6 +95,15 @@ pub async fn logout(
         None => Answer::page(Page::SignedOut),
     };
     answer.with_cookie(Cookie::clear(CookieKind::Session))
+}
+
+/// Whether the ID token `claims` were issued for `session`: its `sid`, or its user's `sub`
+/// for a token without one.
+fn names_session(claims: &serde_json::Map<String, Value>, session: &login::Session) -> bool {
+    match claims.get("sid").and_then(Value::as_str) {
+        Some(sid) => sid == session.id.to_string(),
+        None => claims.get("sub").and_then(Value::as_str) == Some(&session.user_id.to_string()),
+    }
 }
 
 /// A failure verifying a token: a refused character is the request's fault, the rest an
