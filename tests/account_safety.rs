@@ -194,3 +194,26 @@ async fn logout_by_hint_needs_the_sessions_own_token(backend: Backend) {
         p.location
     );
 }
+
+/// An e-mail address on the login page is a bare addr-spec: a display name would send the
+/// code to the attacker's address and make the raw text a verified `email` claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_addresses_are_addr_specs() {
+    let s = setup(Backend::Sqlite).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let (_, challenge) = pkce();
+    let mut b = Browser::new(idpd);
+    let (flow, csrf) = idp_tests::browser::start_login(&mut b, &client_id, &challenge).await;
+    for hostile in [
+        "\"victim\"<attacker@evil.test>",
+        "\"victim@example.com\"<attacker@evil.test>",
+        "victim@example.com <attacker@evil.test>",
+        "\"victim\"@example.com",
+    ] {
+        let p = idp_tests::browser::submit_email(&mut b, &flow, &csrf, hostile).await;
+        assert_ne!(p.status, 303, "{hostile}: {}", p.body);
+        assert!(p.status.is_client_error(), "{hostile}: {}", p.status);
+    }
+    assert!(idp_tests::browser::outbox_mails(idpd, "attacker@evil.test").is_empty());
+}

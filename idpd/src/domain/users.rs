@@ -19,13 +19,13 @@ pub const MAX_NAME_CHARS: usize = 200;
 
 /// Checks an email address and returns it trimmed and lower-cased, or what is wrong with it.
 ///
-/// This is deliberately not RFC 5322: quoted local parts, comments and IP-literal domains
-/// are legal there but nobody signs in with them, and a strict parser rejects nothing that
-/// matters more than the one test that does: a code mailed to the address arrives. So only
-/// the shape is checked: one `@`, something before it, a dotted domain after it, no
-/// whitespace or control characters, at most 254 characters. The local part is lower-cased
-/// too (RFC 5321 lets a server treat it case-sensitively, but no real mailbox does, and a
-/// login name that depends on case invites duplicate accounts).
+/// Only a bare RFC 5322 addr-spec with a dot-atom local part is accepted (checked by the
+/// `email_address` crate, which lettre also uses): no display name (`"victim"
+/// <attacker@evil.test>` would mail the attacker and become the victim's verified claim),
+/// no quoted local part, no comments, no IP-literal domain, a domain of at least two labels,
+/// at most 254 characters. The local part is lower-cased too (RFC 5321 lets a server treat
+/// it case-sensitively, but no real mailbox does, and a login name that depends on case
+/// invites duplicate accounts).
 pub fn normalize_email(raw: &str) -> Result<String, String> {
     let email = raw.trim().to_lowercase();
     if email.is_empty() {
@@ -49,6 +49,9 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
             {
                 Some("needs a domain with a dot after the @, like example.com")
             }
+            Some((local, _)) if local.contains('"') || !addr_spec(&email) => {
+                Some("is not a plain address like name@example.com")
+            }
             Some(_) => None,
         }
     };
@@ -56,6 +59,18 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         Some(p) => Err(format!("{:?} is not an email address: it {p}", raw.trim())),
         None => Ok(email),
     }
+}
+
+/// A bare addr-spec: dot-atom local part, a domain name of two labels or more.
+fn addr_spec(email: &str) -> bool {
+    let options = email_address::Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: false,
+        allow_display_text: false,
+        allow_long_local_parts: false,
+    };
+    email_address::EmailAddress::parse_with_options(email, options)
+        .is_ok_and(|parsed| parsed.as_str() == email)
 }
 
 fn check_email(raw: &str, errors: &mut Vec<FieldError>) -> String {
@@ -281,6 +296,18 @@ mod tests {
             "alice\u{0}@example.com",
             "alice@example.com\u{7f}",
             "alice\u{a0}x@example.com",
+            // Issue 16: not an addr-spec, though the old shape check let them through.
+            "\"victim\"<attacker@evil.test>",
+            "victim<attacker@evil.test>",
+            "\"v\"@example.com",
+            "alice(comment)@example.com",
+            "alice@[192.0.2.1]",
+            "a,b@example.com",
+            "<alice@example.com>",
+            ".alice@example.com",
+            "alice.@example.com",
+            "al..ice@example.com",
+            "alice@-example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} must be refused");
         }
@@ -288,8 +315,15 @@ mod tests {
 
     #[test]
     fn email_length_limit() {
-        let domain = "@example.com";
-        let fits = format!("{}{domain}", "a".repeat(MAX_EMAIL_CHARS - domain.len()));
+        // A local part of 64 octets (RFC 5321 §4.5.3.1.1) and a domain of 189.
+        let domain = format!(
+            "@{}.{}.{}.com",
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(57)
+        );
+        let fits = format!("{}{domain}", "a".repeat(64));
+        assert_eq!(fits.len(), MAX_EMAIL_CHARS);
         assert_eq!(normalize_email(&fits).as_deref(), Ok(fits.as_str()));
         let long = format!("a{fits}");
         let err = normalize_email(&long).unwrap_err();
