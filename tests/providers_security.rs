@@ -18,7 +18,8 @@ both_backends!(
     userinfo_sub_mismatch_and_email_linking,
     slow_upstream_times_out,
     registration_refuses_bad_upstreams,
-    registration_urls_are_vetted_without_the_switch
+    registration_urls_are_vetted_without_the_switch,
+    upstream_accounts_cannot_pre_empt_an_address
 );
 
 async fn fed(backend: Backend) -> (idp_tests::Setup, FakeUpstream, String) {
@@ -467,4 +468,85 @@ async fn registration_urls_are_vetted_without_the_switch(backend: Backend) {
             "{url}: {e}"
         );
     }
+}
+
+/// Issue 16 §3 (SEC-26), pre-account takeover: an upstream that does not vouch for an address
+/// (or names one outside the provider's domains) creates no account for it, and an
+/// unverified account linked to an upstream is never merged into the mailbox owner's native
+/// login.
+async fn upstream_accounts_cannot_pre_empt_an_address(backend: Backend) {
+    let (s, up, client_id) = fed(backend).await;
+    let idpd = &s.idpd;
+    let api = idpd.api();
+    // email_verified: false: no account.
+    up.set(|b| {
+        b.email = Some("victim@corp.example".into());
+        b.email_verified = false;
+    });
+    let page = fresh_login(idpd, &client_id).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert_eq!(counts(idpd, "acme").await, (0, 0));
+    // Verified, but outside the provider's domains: no account either.
+    let (st, _) = api
+        .send(
+            Method::PATCH,
+            "/tenants/acme/providers/fake",
+            Some(json!({"email_domains": ["corp.example"]})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    up.set(|b| {
+        b.email = Some("victim@elsewhere.example".into());
+        b.email_verified = true;
+    });
+    let page = fresh_login(idpd, &client_id).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert_eq!(counts(idpd, "acme").await, (0, 0));
+    // Inside them and verified: the account is made, its address verified.
+    up.set(|b| b.email = Some("fed@corp.example".into()));
+    let page = fresh_login(idpd, &client_id).await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    assert_eq!(counts(idpd, "acme").await, (1, 1));
+
+    // An account linked upstream whose address is (now) unverified: the native e-mail code
+    // of that address does not sign in to it.
+    let (st, u) = api
+        .send(
+            Method::PATCH,
+            "/tenants/acme/users/fed@corp.example",
+            Some(json!({"email_verified": false})),
+        )
+        .await;
+    assert_eq!(st, 200, "{u}");
+    let (st, _) = api
+        .send(Method::POST, "/tenants/acme/providers/native/default", None)
+        .await;
+    assert!(st == 200 || st == 204, "{st}");
+    // (No domain routing: the address is asked for on the native page.)
+    let (st, _) = api
+        .send(
+            Method::PATCH,
+            "/tenants/acme/providers/fake",
+            Some(json!({"email_domains": []})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::new(idpd);
+    let seen = idp_tests::browser::outbox_mails(idpd, "fed@corp.example").len();
+    let (flow, csrf) = idp_tests::browser::start_login(&mut b, &client_id, &challenge).await;
+    let p = idp_tests::browser::submit_email(&mut b, &flow, &csrf, "fed@corp.example").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let code = idp_tests::browser::mailed_code(idpd, "fed@corp.example", seen).await;
+    let p = idp_tests::browser::submit_code(&mut b, &flow, &csrf, &code).await;
+    assert!(
+        p.location.as_deref().is_none_or(|l| !l.contains("code=")),
+        "signed in to the upstream's account: {:?}",
+        p.location
+    );
+    let _ = verifier;
+    let (_, user) = api
+        .send(Method::GET, "/tenants/acme/users/fed@corp.example", None)
+        .await;
+    assert_eq!(user["email_verified"], false, "{user}");
 }

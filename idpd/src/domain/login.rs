@@ -252,6 +252,12 @@ async fn complete(
         Some(u) if u.disabled => Err(LoginError::InvalidCode),
         Some(mut u) => {
             if !u.email_verified {
+                // An unverified account made through an upstream is not merged into the
+                // mailbox owner's login (SEC-26: a pre-account takeover shares it).
+                if store.has_upstream_links(u.id).await? {
+                    tracing::warn!(tenant = %tenant.slug, user = %u.id, "native login refused: the unverified account is linked to an upstream identity");
+                    return Err(LoginError::InvalidCode);
+                }
                 // Receiving the code proves the address.
                 u.email_verified = true;
                 u.updated_at = crate::clock::now();

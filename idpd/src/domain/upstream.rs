@@ -454,9 +454,10 @@ pub async fn exchange(
 }
 
 /// The local user for an upstream identity: the linked one, else (first login) one linked
-/// now: an existing user with the same address only when the provider allows e-mail
-/// linking, the upstream asserts `email_verified` and the local address is verified (SEC-26);
-/// otherwise a new user. User and link are written in one transaction.
+/// now, only for an address the upstream asserts as verified and (when the provider has
+/// e-mail domains) within them: an existing user with the same address only when the
+/// provider allows e-mail linking and the local address is verified (SEC-26); otherwise a
+/// new user. User and link are written in one transaction.
 pub async fn local_user(
     store: &dyn Store,
     tenant: &Tenant,
@@ -477,6 +478,15 @@ pub async fn local_user(
     let Ok(email) = normalize_email(email) else {
         return refuse("the upstream sent an invalid email address");
     };
+    // SEC-26: an address the upstream does not vouch for, or one outside the domains the
+    // provider is for, never becomes (or reaches) a local account: whoever holds the real
+    // mailbox would later sign in to the same account natively.
+    if !id.email_verified {
+        return refuse("the upstream does not assert email_verified");
+    }
+    if !p.config.email_domains.is_empty() && !p.routes_email(&email) {
+        return refuse("the address is outside the provider's email domains");
+    }
     let at = now();
     let link = UpstreamLink {
         provider_id: p.id,
@@ -488,9 +498,6 @@ pub async fn local_user(
     if let Some(u) = store.find_user_by_email(tenant.id, &email).await? {
         if !p.config.link_by_email {
             return refuse("a local user has this address and the provider does not link by email");
-        }
-        if !id.email_verified {
-            return refuse("the upstream does not assert email_verified");
         }
         if !u.email_verified {
             return refuse("the local address is not verified");
@@ -527,7 +534,7 @@ pub async fn local_user(
         id: Uuid::now_v7(),
         tenant_id: tenant.id,
         email,
-        email_verified: id.email_verified,
+        email_verified: true,
         name,
         locale,
         disabled: false,

@@ -25,6 +25,8 @@ pub trait ProviderStore: Send + Sync {
     async fn set_default_provider(&self, tenant_id: Uuid, provider_id: Uuid) -> Result<()>;
 
     async fn find_upstream_link(&self, provider_id: Uuid, subject: &str) -> Result<Option<Uuid>>;
+    /// Whether any upstream identity is linked to the user.
+    async fn has_upstream_links(&self, user_id: Uuid) -> Result<bool>;
     /// Inserts `user` (when given) and the link in one transaction; a taken email or link
     /// is `Conflict` and leaves nothing behind.
     async fn link_upstream(&self, user: Option<&UserRecord>, link: &UpstreamLink) -> Result<()>;

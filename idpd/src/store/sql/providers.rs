@@ -164,6 +164,14 @@ impl<B: Backend> ProviderStore for B {
         })
     }
 
+    async fn has_upstream_links(&self, user_id: Uuid) -> Result<bool> {
+        let row = Self::sql("SELECT 1 AS one FROM idp_upstream_links WHERE user_id = $1 LIMIT 1")
+            .bind(user_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn link_upstream(&self, user: Option<&UserRecord>, link: &UpstreamLink) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(u) = user {
