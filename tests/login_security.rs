@@ -20,7 +20,7 @@ both_backends!(
     no_enumeration_under_invite_policy,
     open_signup_creates_the_user_at_first_login,
     code_issuance_is_rate_limited_and_only_the_newest_code_counts,
-    newest_code_of_an_address_wins_across_flows_and_links_are_single_use,
+    codes_live_in_their_own_flows_and_links_are_single_use,
     session_fixation_and_revocation,
     session_cookie_flags_and_per_tenant_names,
     parallel_redemptions_of_one_code_have_one_winner,
@@ -309,7 +309,7 @@ async fn code_issuance_is_rate_limited_and_only_the_newest_code_counts(backend: 
 
 /// Only the newest code of an address is valid, whichever flow asked for the older one; the
 /// magic link works once, only in the browser (flow) that asked for it.
-async fn newest_code_of_an_address_wins_across_flows_and_links_are_single_use(backend: Backend) {
+async fn codes_live_in_their_own_flows_and_links_are_single_use(backend: Backend) {
     let s = setup(backend).await;
     let idpd = &s.idpd;
     let client_id = tenant_with_web_client(idpd, "acme").await;
@@ -325,9 +325,13 @@ async fn newest_code_of_an_address_wins_across_flows_and_links_are_single_use(ba
     submit_email(&mut b, &fb, &cb, email).await;
     mailed_code(idpd, email, 1).await;
     let link_b = mail_link(&outbox_mails(idpd, email)[1]);
-    // Flow A's code and link were replaced by flow B's.
-    let p = submit_code(&mut a, &fa, &ca, &code_a).await;
+    // Issue 16: flow B's request did not cancel flow A's code (another browser cannot lock
+    // the address's owner out); A's code is valid in A, never in B.
+    let p = submit_code(&mut b, &fb, &cb, &code_a).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{p:?}");
+    let p = submit_code(&mut a, &fa, &ca, &code_a).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{p:?}");
+    // Within a flow only the newest code counts; A's link went with A's finished flow.
     let p = a.get(&link_a).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{p:?}");
     assert!(p.location.is_none());

@@ -17,6 +17,7 @@ mod faults_crash;
 mod faults_races;
 mod hostile_traffic;
 mod lifecycle;
+mod login_abuse;
 mod login_flow;
 mod login_id_token_alg;
 mod login_mail;

@@ -131,6 +131,15 @@ pub struct ConfigArgs {
         value_name = "CIDRS"
     )]
     pub trusted_proxies: Option<String>,
+    /// Days audit events are kept before the maintenance task deletes them, 1 to 36500
+    /// [default: 90].
+    #[arg(
+        long,
+        global = true,
+        env = "IDPD_AUDIT_RETENTION_DAYS",
+        value_name = "DAYS"
+    )]
+    pub audit_retention_days: Option<String>,
 }
 
 /// Environment variables idpd reads; any other `IDPD_*` variable is a typo and an error.
@@ -157,6 +166,7 @@ pub const ENV_VARS: &[&str] = &[
     "IDPD_MAX_CONNECTIONS",
     "IDPD_MAX_CONNECTIONS_PER_ADDRESS",
     "IDPD_TRUSTED_PROXIES",
+    "IDPD_AUDIT_RETENTION_DAYS",
 ];
 
 /// The YAML file, as written.
@@ -184,6 +194,7 @@ pub struct FileConfig {
     max_connections: Option<i64>,
     max_connections_per_address: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
+    audit_retention_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,6 +234,8 @@ pub struct Config {
     pub device_timing: crate::domain::oauth::device_code::Timing,
     /// Timeouts and caps of connections.
     pub connections: Connections,
+    /// How long audit events are kept.
+    pub audit_retention_days: i64,
 }
 
 /// How long a connection may take over each part of a request.
@@ -444,10 +457,19 @@ impl Config {
                 },
             )?,
         };
+        let audit_retention_days = number(
+            "audit_retention_days",
+            a.audit_retention_days,
+            file.audit_retention_days,
+            90,
+            1..=36_500,
+            "days",
+        )?;
         let public_origin = url::Url::parse(&public_url)
             .map(|u| u.origin().ascii_serialization())
             .map_err(|e| invalid("public_url", e.to_string()))?;
         Ok(Config {
+            audit_retention_days,
             connections,
             device_timing,
             client_auth_failure_limit,
@@ -523,6 +545,10 @@ impl Config {
             "device_poll_interval",
             Value::Number(self.device_timing.interval_seconds.into()),
         );
+        m.insert(
+            "audit_retention_days",
+            Value::Number(self.audit_retention_days.into()),
+        );
         let c = &self.connections;
         let t = &c.timeouts;
         for (key, d) in [
@@ -584,6 +610,7 @@ idle_timeout: 60                  # seconds a keep-alive connection may sit idle
 max_connections: 10000            # public listener; lowered to what the open-files limit holds
 max_connections_per_address: 256  # per client address (IPv6: per /64) on the public listener
 trusted_proxies: []               # e.g. [10.0.0.0/8]: proxies whose X-Forwarded-For is believed
+audit_retention_days: 90          # audit events older than this are deleted
 ";
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

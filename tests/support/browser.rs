@@ -64,6 +64,19 @@ impl Browser {
         }
     }
 
+    /// A browser on another machine: its requests come from `ip` (any 127.0.0.0/8 address).
+    pub fn from_address(idpd: &Idpd, ip: [u8; 4]) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .local_address(std::net::IpAddr::from(ip))
+                .build()
+                .expect("http client"),
+            ..Browser::new(idpd)
+        }
+    }
+
     pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()

@@ -126,7 +126,8 @@ impl Session {
     }
 }
 
-/// Code issuance per address (SEC-16): a handful per 10 minutes.
+/// Code issuance per address and source (SEC-16): a handful per 10 minutes. Counted per
+/// source so that requests from an attacker's network cannot use up the victim's codes.
 pub const CODES_PER_ADDRESS: super::rate_limit::Limit = super::rate_limit::Limit {
     max: 5,
     window_seconds: 600,
@@ -136,12 +137,36 @@ pub const CODES_PER_IP: super::rate_limit::Limit = super::rate_limit::Limit {
     max: 30,
     window_seconds: 600,
 };
+/// Typed codes checked per address and day (SEC-16's cumulative budget): beyond it typed
+/// codes of that address are refused for the day, while the magic link in the mail (a
+/// 256-bit token, not guessable) still signs its owner in: friction, not a lock.
+pub const CODE_GUESSES_PER_ADDRESS_PER_DAY: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 50,
+    window_seconds: 86_400,
+};
+/// Code and link checks per source address: a flood of posts is refused before it can
+/// write anything (the first refusal of a window is audited, the rest are not).
+pub const CODE_CHECKS_PER_IP: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 60,
+    window_seconds: 600,
+};
+/// Login flows started per source address (each is a row until it expires).
+pub const FLOWS_PER_IP: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 300,
+    window_seconds: 600,
+};
 
 /// Why a login step did not succeed. The messages shown never tell whether an address has
 /// an account (SEC-17).
 #[derive(Debug)]
 pub enum LoginError {
-    RateLimited { retry_after: i64 },
+    /// `first`: the first refusal of its window (audited; later ones are not).
+    RateLimited {
+        retry_after: i64,
+        first: bool,
+    },
+    /// The address's daily budget of typed codes is spent: the mailed link still works.
+    UseTheLink,
     InvalidEmail,
     InvalidCode,
     Store(crate::store::StoreError),
@@ -171,30 +196,31 @@ pub async fn request_code(
 ) -> Result<Option<CodeToSend>, LoginError> {
     use super::rate_limit;
     let email = super::users::normalize_email(email).map_err(|_| LoginError::InvalidEmail)?;
+    let source = peer.map(rate_limit::source);
     let mut keys = vec![(
-        format!("otp-email:{}:{email}", tenant.id),
+        format!(
+            "otp-email:{}:{email}:{}",
+            tenant.id,
+            source.as_deref().unwrap_or("")
+        ),
         CODES_PER_ADDRESS,
     )];
-    if let Some(ip) = peer {
-        keys.push((format!("otp-ip:{ip}"), CODES_PER_IP));
+    if let Some(source) = &source {
+        keys.push((format!("otp-ip:{source}"), CODES_PER_IP));
     }
-    for (key, limit) in keys {
-        if let Err(retry_after) = rate_limit::hit(store, &key, limit).await? {
-            return Err(LoginError::RateLimited { retry_after });
-        }
-    }
+    limited(store, keys).await?;
     store.set_flow_email(flow.id, &email).await?;
     let user = store.find_user_by_email(tenant.id, &email).await?;
     let allowed = match user {
         Some(u) => !u.disabled,
         None => tenant.signup_policy == shared::admin::SignupPolicy::Open,
     };
-    if !allowed {
-        return Ok(None);
-    }
+    // The same writes whether or not the address may sign in (SEC-17: no timing
+    // difference). A code nobody is told cannot complete a login for an address that may
+    // not sign in: `complete` checks again.
     let (otp, code, link) = new_otp(flow, &email);
     store.insert_otp(&otp, crate::clock::now()).await?;
-    Ok(Some(CodeToSend { email, code, link }))
+    Ok(allowed.then_some(CodeToSend { email, code, link }))
 }
 
 /// Checks a typed code against the flow's live code; each try counts before the comparison.
@@ -204,10 +230,19 @@ pub async fn verify_code(
     tenant: &super::tenants::Tenant,
     flow: &LoginFlow,
     code: &str,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<super::users::UserRecord, LoginError> {
+    checks_from(store, peer).await?;
     let Some(otp) = store.try_otp(flow.id, OTP_MAX_ATTEMPTS).await? else {
         return Err(LoginError::InvalidCode);
     };
+    let budget = format!("otp-guess:{}:{}", tenant.id, otp.email);
+    if super::rate_limit::hit(store, &budget, CODE_GUESSES_PER_ADDRESS_PER_DAY)
+        .await?
+        .is_err()
+    {
+        return Err(LoginError::UseTheLink);
+    }
     let now = crate::clock::now();
     let matches = crypto::ct_eq(&otp.code_digest, &otp_digest(flow.id, code));
     if !matches || otp.expires_at <= now {
@@ -226,7 +261,9 @@ pub async fn verify_link(
     tenant: &super::tenants::Tenant,
     flow: &LoginFlow,
     link: &str,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<super::users::UserRecord, LoginError> {
+    checks_from(store, peer).await?;
     let digest = crypto::sha256(link.as_bytes());
     let now = crate::clock::now();
     match store.find_otp_by_link(&digest).await? {
@@ -237,6 +274,36 @@ pub async fn verify_link(
         }
         _ => Err(LoginError::InvalidCode),
     }
+}
+
+/// Counts a code or link check from `peer` (CODE_CHECKS_PER_IP).
+async fn checks_from(
+    store: &dyn crate::store::Store,
+    peer: Option<std::net::IpAddr>,
+) -> Result<(), LoginError> {
+    match peer {
+        Some(ip) => {
+            let key = format!("otp-check-ip:{}", super::rate_limit::source(ip));
+            limited(store, vec![(key, CODE_CHECKS_PER_IP)]).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// Counts a hit on each key; `RateLimited` past the first limit exceeded.
+async fn limited(
+    store: &dyn crate::store::Store,
+    keys: Vec<(String, super::rate_limit::Limit)>,
+) -> Result<(), LoginError> {
+    for (key, limit) in keys {
+        if let Err(over) = super::rate_limit::hit_counted(store, &key, limit).await? {
+            return Err(LoginError::RateLimited {
+                retry_after: over.retry_after,
+                first: over.first,
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn complete(

@@ -31,12 +31,64 @@ pub async fn hit(
     key: &str,
     limit: Limit,
 ) -> Result<Result<(), i64>, StoreError> {
+    Ok(hit_counted(store, key, limit)
+        .await?
+        .map_err(|o| o.retry_after))
+}
+
+/// A hit over the limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Over {
+    pub retry_after: i64,
+    /// The first refused hit of its window (worth one audit event; the rest are not).
+    pub first: bool,
+}
+
+/// [`hit`], telling whether a refusal is the window's first.
+pub async fn hit_counted(
+    store: &dyn Store,
+    key: &str,
+    limit: Limit,
+) -> Result<Result<(), Over>, StoreError> {
     let now = crate::clock::now().unix_timestamp();
     let window_start = now - now.rem_euclid(limit.window_seconds);
     let count = store.hit(key, window_start).await?;
     if count > limit.max {
-        Ok(Err((window_start + limit.window_seconds - now).max(1)))
+        Ok(Err(Over {
+            retry_after: (window_start + limit.window_seconds - now).max(1),
+            first: count == limit.max + 1,
+        }))
     } else {
         Ok(Ok(()))
+    }
+}
+
+/// A client address as rate-limit keys name it: an IPv4 address, or the /64 of an IPv6
+/// address (one subscriber's network: a client with one IPv6 address has 2^64).
+pub fn source(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_sources_are_their_64() {
+        let a = source("2001:db8:1:2:aaaa::1".parse().unwrap());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, source("2001:db8:1:2:ffff:1:2:3".parse().unwrap()));
+        assert_ne!(a, source("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(source("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(source("192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 }

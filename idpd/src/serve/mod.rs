@@ -154,20 +154,31 @@ async fn maintain(state: AppState, stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(keys = n, "automatic key rotation"),
             Err(e) => tracing::warn!(error = %e, "automatic key rotation failed; will retry"),
         }
-        if let Err(e) = purge(store).await {
+        if let Err(e) = purge(store, state.config.audit_retention_days).await {
             tracing::warn!(error = %e, "purging expired rows failed; will retry");
         }
     }
 }
 
 /// Deletes what can no longer be used: revocations of expired tokens, rate-limit windows
-/// that ended an hour ago, and login records a day after they expired (kept that long so a
-/// late replay still finds its row and is recognized as a replay).
-async fn purge(store: &dyn crate::store::Store) -> Result<(), crate::store::StoreError> {
+/// that ended an hour ago (the longest window is a day), login records a day after they
+/// expired (kept that long so a late replay still finds its row and is recognized as a
+/// replay), login flows that never got an address as soon as they expire, and audit events
+/// older than the retention period.
+async fn purge(
+    store: &dyn crate::store::Store,
+    audit_retention_days: i64,
+) -> Result<(), crate::store::StoreError> {
     let now = crate::clock::now();
     store.purge_revocations(now).await?;
-    store.purge_rate_limits(now.unix_timestamp() - 3600).await?;
+    store
+        .purge_rate_limits(now.unix_timestamp() - 86_400 - 3600)
+        .await?;
     store.purge_expired(now - time::Duration::days(1)).await?;
+    store.purge_unused_flows(now).await?;
+    store
+        .purge_audit_events(now - time::Duration::days(audit_retention_days))
+        .await?;
     store.purge_devices(now).await?;
     Ok(())
 }

@@ -12,4 +12,6 @@ pub trait AuditStore: Send + Sync {
     /// Events matching `q`: with `q.after`, those after it, oldest first; otherwise the
     /// newest `q.limit`, newest first.
     async fn list_audit_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Deletes events older than `before` (the retention period); returns how many.
+    async fn purge_audit_events(&self, before: time::OffsetDateTime) -> Result<u64>;
 }

@@ -13,8 +13,10 @@ pub trait LoginStore: Send + Sync {
     async fn insert_flow(&self, f: &LoginFlow) -> Result<()>;
     async fn find_flow(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<LoginFlow>>;
     async fn set_flow_email(&self, id: Uuid, email: &str) -> Result<()>;
-    /// Inserts a one-time code and retires every older unused code of the same address in
-    /// the tenant and of the same flow, in one transaction: only the newest code is valid.
+    /// Inserts a one-time code and retires every older unused code of the same flow, in one
+    /// transaction: only the flow's newest code is valid. Codes of other flows (other
+    /// browsers) for the same address stay valid in their own flows: a request from
+    /// anywhere else cannot cancel a user's pending code.
     async fn insert_otp(&self, o: &Otp, now: OffsetDateTime) -> Result<()>;
     /// Counts one try on the flow's live code and returns it, or `None` when there is no
     /// live code or its tries are used up. The count is taken before the caller compares,
@@ -45,4 +47,7 @@ pub trait LoginStore: Send + Sync {
     /// Deletes login flows (with their codes), authorization codes, refresh tokens and
     /// sessions that expired before `before`; returns how many rows went.
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Deletes expired login flows that never got as far as an address (nothing in them can
+    /// be replayed): they need not wait the day `purge_expired` gives the rest.
+    async fn purge_unused_flows(&self, now: OffsetDateTime) -> Result<u64>;
 }

@@ -7,7 +7,7 @@ use super::{Answer, Browser, Cookie, CookieKind, Front, Problem, try_store};
 use crate::domain::login::{self, LoginFlow, Session};
 use crate::domain::oauth::authorize::{self, AuthorizationRequest};
 use crate::domain::oauth::{ErrorCode, code, token};
-use crate::domain::{clients, tenants};
+use crate::domain::{clients, rate_limit, tenants};
 
 /// The authorization request `params` (query or form) from `browser`.
 pub async fn authorize(
@@ -130,6 +130,16 @@ pub async fn send_to_login(
     resume: Option<String>,
 ) -> Answer {
     let tenant = front.ctx.tenant;
+    // Each flow is a row until it expires: a source that starts them by the hundred is
+    // slowed down (issue 16: a flood of /authorize requests filled the database).
+    if let Some(ip) = front.peer {
+        let key = format!("flow-ip:{}", rate_limit::source(ip));
+        if let Err(retry_after) =
+            try_store!(rate_limit::hit(front.ctx.store, &key, login::FLOWS_PER_IP).await)
+        {
+            return Answer::problem(Problem::TooManyRequests { retry_after });
+        }
+    }
     let (flow, secret) =
         try_store!(login::start_flow(front.ctx.store, tenant.id, req, resume).await);
     let answer = if tenant.default_provider != tenants::NATIVE_PROVIDER {

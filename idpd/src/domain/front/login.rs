@@ -80,12 +80,14 @@ pub async fn submit_email(
             Answer::redirect(super::authorize::login_page(front, &flow))
         }
         Err(LoginError::InvalidEmail) => form(flow, &secret, Some(LoginNotice::InvalidEmail)),
-        Err(LoginError::RateLimited { retry_after }) => {
+        Err(LoginError::RateLimited { retry_after, .. }) => {
             flow.email = None;
             form(flow, &secret, Some(LoginNotice::TooMany { retry_after }))
         }
         Err(LoginError::Store(e)) => Answer::store_failed(e),
-        Err(LoginError::InvalidCode) => form(flow, &secret, Some(LoginNotice::WrongCode)),
+        Err(LoginError::InvalidCode | LoginError::UseTheLink) => {
+            form(flow, &secret, Some(LoginNotice::WrongCode))
+        }
     };
     answer.in_locales(locales)
 }
@@ -132,7 +134,7 @@ pub async fn submit_code(
         Err(a) => return a,
     };
     let ctx = &front.ctx;
-    let result = login::verify_code(ctx.store, ctx.tenant, &flow, code).await;
+    let result = login::verify_code(ctx.store, ctx.tenant, &flow, code, front.peer).await;
     attempted(front, "login.code", flow, &secret, result).await
 }
 
@@ -147,7 +149,7 @@ pub async fn follow_link(
         return Answer::problem(Problem::FlowExpired);
     };
     let ctx = &front.ctx;
-    let result = login::verify_link(ctx.store, ctx.tenant, &flow, token).await;
+    let result = login::verify_link(ctx.store, ctx.tenant, &flow, token, front.peer).await;
     attempted(front, "login.link", flow, &secret, result).await
 }
 
@@ -174,18 +176,25 @@ async fn audit_attempt(
     flow: &LoginFlow,
     result: &Result<UserRecord, LoginError>,
 ) -> Option<(&'static str, bool)> {
-    let (actor, outcome, reason) = match result {
-        Ok(u) => (format!("user:{}", u.id), Outcome::Success, None),
-        Err(LoginError::Store(_)) => return None,
-        Err(LoginError::RateLimited { .. }) => {
-            ("anonymous".into(), Outcome::Failure, Some("rate_limited"))
-        }
-        Err(_) => ("anonymous".into(), Outcome::Failure, Some("invalid_code")),
-    };
     let method = if action == "login.link" {
         "link"
     } else {
         "code"
+    };
+    let (actor, outcome, reason) = match result {
+        Ok(u) => (format!("user:{}", u.id), Outcome::Success, None),
+        Err(LoginError::Store(_)) => return None,
+        // A flood is one event per window, not one row per post.
+        Err(LoginError::RateLimited { first: false, .. }) => return Some((method, false)),
+        Err(LoginError::RateLimited { .. }) => {
+            ("anonymous".into(), Outcome::Failure, Some("rate_limited"))
+        }
+        Err(LoginError::UseTheLink) => (
+            "anonymous".into(),
+            Outcome::Failure,
+            Some("code_budget_spent"),
+        ),
+        Err(_) => ("anonymous".into(), Outcome::Failure, Some("invalid_code")),
     };
     let success = outcome == Outcome::Success;
     let mut event = front.event(actor, action, outcome);
@@ -207,6 +216,10 @@ pub async fn complete(
     let user = match result {
         Ok(u) => u,
         Err(LoginError::Store(e)) => return Answer::store_failed(e).for_flow(&flow),
+        Err(LoginError::RateLimited { retry_after, .. }) => {
+            return form(flow, secret, Some(LoginNotice::TooMany { retry_after }));
+        }
+        Err(LoginError::UseTheLink) => return form(flow, secret, Some(LoginNotice::UseTheLink)),
         Err(_) => return form(flow, secret, Some(LoginNotice::WrongCode)),
     };
     let tenant = front.ctx.tenant;

@@ -151,7 +151,11 @@ pub enum Page {
 pub enum LoginNotice {
     InvalidEmail,
     WrongCode,
-    TooMany { retry_after: i64 },
+    TooMany {
+        retry_after: i64,
+    },
+    /// The address's daily budget of typed codes is spent; the mailed link still works.
+    UseTheLink,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +177,10 @@ pub enum Problem {
     FormNotVerified,
     /// A character the database cannot hold (NUL).
     BadCharacter,
+    /// Too many requests from the client's address: 429 with Retry-After.
+    TooManyRequests {
+        retry_after: i64,
+    },
     /// A form body over the size limit (`too_large`) or that did not arrive in time.
     BodyUnreadable {
         too_large: bool,

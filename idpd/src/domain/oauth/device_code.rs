@@ -71,8 +71,12 @@ pub async fn authorize_device(
     check_grant(client, GRANT_DEVICE_CODE)?;
     let scopes = scope::narrow(scope, &client.scopes)?;
     if let Some(ip) = peer
-        && let Err(retry_after) =
-            rate_limit::hit(ctx.store, &format!("device-authz-ip:{ip}"), REQUESTS_PER_IP).await?
+        && let Err(retry_after) = rate_limit::hit(
+            ctx.store,
+            &format!("device-authz-ip:{}", rate_limit::source(ip)),
+            REQUESTS_PER_IP,
+        )
+        .await?
     {
         return Err(OAuthError::new(
             ErrorCode::RateLimited { retry_after },
@@ -123,7 +127,10 @@ pub async fn count_guess(
         GUESSES_PER_SESSION,
     )];
     if let Some(ip) = peer {
-        keys.push((format!("user-code-ip:{ip}"), GUESSES_PER_IP));
+        keys.push((
+            format!("user-code-ip:{}", rate_limit::source(ip)),
+            GUESSES_PER_IP,
+        ));
     }
     for (key, limit) in keys {
         if let Err(retry_after) = rate_limit::hit(ctx.store, &key, limit).await? {

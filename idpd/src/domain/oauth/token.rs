@@ -99,7 +99,7 @@ pub async fn record_auth_failure(
         keys.push((format!("client-auth:{}:{id}", ctx.tenant.id), limit));
     }
     if let (Some(ip), Some(limit)) = (peer, rate_limit::ip_auth_failures(ctx.auth_failure_limit)) {
-        keys.push((format!("client-auth-ip:{ip}"), limit));
+        keys.push((format!("client-auth-ip:{}", rate_limit::source(ip)), limit));
     }
     for (key, limit) in keys {
         if let Err(retry_after) = rate_limit::hit(ctx.store, &key, limit).await? {

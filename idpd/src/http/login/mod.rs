@@ -160,6 +160,9 @@ fn render(state: &AppState, ep: &TenantEndpoint, t: &'static Texts, page: Page) 
                     (StatusCode::BAD_REQUEST, Some(t.invalid_email), None)
                 }
                 Some(LoginNotice::WrongCode) => (StatusCode::BAD_REQUEST, Some(t.wrong_code), None),
+                Some(LoginNotice::UseTheLink) => {
+                    (StatusCode::TOO_MANY_REQUESTS, Some(t.use_the_link), None)
+                }
                 Some(LoginNotice::TooMany { retry_after }) => (
                     StatusCode::TOO_MANY_REQUESTS,
                     Some(t.too_many),
@@ -269,6 +272,7 @@ fn problem(state: &AppState, t: &'static Texts, p: Problem) -> Response {
             StatusCode::BAD_REQUEST,
             "The request contains a character that is not allowed.".to_owned(),
         ),
+        Problem::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, t.too_many.to_owned()),
         Problem::BodyUnreadable { too_large: true } => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "The form is too large.".to_owned(),
@@ -296,8 +300,14 @@ fn problem(state: &AppState, t: &'static Texts, p: Problem) -> Response {
         }
     };
     let mut res = state.pages.message(status, t, t.error_title, &text);
-    if p == Problem::Unavailable {
-        super::error::retry_after(&mut res, super::error::RETRY_UNAVAILABLE_SECONDS);
+    match p {
+        Problem::Unavailable => {
+            super::error::retry_after(&mut res, super::error::RETRY_UNAVAILABLE_SECONDS);
+        }
+        Problem::TooManyRequests { retry_after } => {
+            super::error::retry_after(&mut res, retry_after);
+        }
+        _ => {}
     }
     res
 }

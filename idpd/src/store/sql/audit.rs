@@ -43,6 +43,14 @@ impl<B: Backend> AuditStore for B {
         Ok(row.try_get("seq")?)
     }
 
+    async fn purge_audit_events(&self, before: time::OffsetDateTime) -> Result<u64> {
+        let done = Self::sql("DELETE FROM idp_audit_events WHERE at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn list_audit_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let sql = match q.after {
             Some(_) => filtered!("AND seq > $4 ORDER BY seq ASC LIMIT $5"),

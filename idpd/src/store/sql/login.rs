@@ -51,12 +51,9 @@ impl<B: Backend> LoginStore for B {
     async fn insert_otp(&self, o: &Otp, now: OffsetDateTime) -> Result<()> {
         let mut tx = self.begin_write().await?;
         Self::sql(
-            "UPDATE idp_otps SET consumed_at = $1 \
-             WHERE ((tenant_id = $2 AND email = $3) OR flow_id = $4) AND consumed_at IS NULL",
+            "UPDATE idp_otps SET consumed_at = $1 WHERE flow_id = $2 AND consumed_at IS NULL",
         )
         .bind(now)
-        .bind(o.tenant_id)
-        .bind(&o.email)
         .bind(o.flow_id)
         .execute(&mut tx)
         .await?;
@@ -209,6 +206,16 @@ impl<B: Backend> LoginStore for B {
                 .rows_affected();
         }
         Ok(n)
+    }
+
+    async fn purge_unused_flows(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(
+            Self::sql("DELETE FROM idp_login_flows WHERE expires_at < $1 AND email IS NULL")
+                .bind(now)
+                .execute(self.writer())
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn list_sessions(&self, tenant_id: Uuid, user_id: Option<Uuid>) -> Result<Vec<Session>> {
