@@ -42,13 +42,26 @@ if [ ! -s "$state/device_id" ]; then
     done
     access_token=$(echo "$t" | jq -er .access_token)
 
-    # 3. A key of its own, registered with the access token (scope `devices`).
+    # 3. A key of its own, registered with the access token (scope `devices`). The proof,
+    # signed by the new key, shows idpd that the daemon holds it: aud = the issuer, ath =
+    # the access token's SHA-256, iat = now, a fresh jti.
     openssl genpkey -algorithm ed25519 -out "$state/device.key"
     chmod 600 "$state/device.key"
     x=$(openssl pkey -in "$state/device.key" -pubout -outform DER | tail -c 32 | b64url)
+    ath=$(printf '%s' "$access_token" | openssl dgst -sha256 -binary | b64url)
+    now=$(date +%s)
+    proof_header=$(printf '{"alg":"EdDSA","typ":"device-registration+jwt"}' | b64url)
+    proof_claims=$(printf '{"aud":"%s","ath":"%s","iat":%s,"jti":"%s"}' \
+        "$issuer" "$ath" "$now" "$(openssl rand -hex 16)" | b64url)
+    printf '%s.%s' "$proof_header" "$proof_claims" > "$state/input"
+    proof_sig=$(openssl pkeyutl -sign -inkey "$state/device.key" -rawin -in "$state/input" | b64url)
     device=$(curl -sS -H "Authorization: Bearer $access_token" -H 'Content-Type: application/json' \
-        -d "{\"name\":\"$(hostname)\",\"platform\":\"linux\",\"public_key\":{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"$x\"}}" \
+        -d "{\"name\":\"$(hostname)\",\"platform\":\"linux\",\"public_key\":{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"$x\"},\"proof\":\"$proof_header.$proof_claims.$proof_sig\"}" \
         "$issuer/devices")
+    if ! echo "$device" | jq -e .id > /dev/null; then
+        echo "device registration failed: $device" >&2
+        exit 1
+    fi
     echo "$device" | jq -er .id > "$state/device_id"
     echo "$device" | jq -er .user_id > "$state/user_id"
     echo "registered device $(cat "$state/device_id")"

@@ -150,7 +150,7 @@ async fn registration_rules(backend: Backend) {
     let t = device_flow_tokens(&mut b, idpd, &client_id, "bob@example.com").await;
     let at = s(&t["access_token"]);
     let key = DeviceKey::ed25519();
-    let good = json!({"name": "box", "platform": "linux", "public_key": key.jwk()});
+    let good = key.registration("acme", at);
 
     // RFC 6750: no token, a bad token, a token without the scope.
     let res = idp_tests::http_client()

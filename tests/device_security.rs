@@ -1,18 +1,24 @@
 //! SEC-11 for device assertions (RFC 7523, RFC 8725): each hostile assertion gets 400
 //! `invalid_grant` and never a 500; the key is chosen by tenant and device id, the
 //! algorithm by the registered key; each `jti` works once, also under 50 parallel requests.
+//! Device registration (issue 16): weak keys (Ed25519 of small order or non-canonical,
+//! P-256 off the curve) and registrations without a proof of possession are refused.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idp_tests::browser::Browser;
 use idp_tests::devices::{
-    DeviceKey, b64, claims, daemon_client, device_flow_tokens, device_login, issuer, jwt_claims,
-    register, unix_now,
+    DeviceKey, ath, b64, claims, daemon_client, device_flow_tokens, device_login, devices_api,
+    issuer, jwt_claims, proof_claims, register, unix_now,
 };
 use idp_tests::{Backend, Value, both_backends, json, setup_with};
 
-both_backends!(hostile_assertions_are_invalid_grant, jti_is_single_use);
+both_backends!(
+    hostile_assertions_are_invalid_grant,
+    jti_is_single_use,
+    weak_keys_and_missing_proofs_are_refused,
+);
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
@@ -356,4 +362,174 @@ async fn jti_is_single_use(backend: Backend) {
         }
     }
     assert_eq!(ok, 1, "exactly one of 50 parallel uses of a jti succeeds");
+}
+
+/// A registration body for `jwk` with `proof`.
+fn body(jwk: &Value, proof: &str) -> Value {
+    json!({"name": "box", "platform": "linux", "public_key": jwk, "proof": proof})
+}
+
+/// The finding of issue 16: the identity as an Ed25519 key, with `R` = identity and `S` = 0
+/// as the signature of anything, logged in as the device without any private key. Small-order
+/// and non-canonical Ed25519 keys and P-256 points off the curve are refused now, and so is
+/// a registration without a proof signed by the new key, or with a proof for another
+/// tenant, another token or from long ago; a replayed registration is refused too.
+async fn weak_keys_and_missing_proofs_are_refused(backend: Backend) {
+    let st = setup_with(backend, &["--device-poll-interval", "1"]).await;
+    let idpd = &st.idpd;
+    let client_id = daemon_client(idpd, "acme").await;
+    let mut b = Browser::new(idpd);
+    let t = device_flow_tokens(&mut b, idpd, &client_id, "alice@example.com").await;
+    let at = s(&t["access_token"]);
+    let user = s(&jwt_claims(at)["sub"]).to_owned();
+    let post = |body: Value| devices_api(idpd, reqwest::Method::POST, "", at, Some(body));
+    let refused = |what: &str, field: &str, code: u16, e: &Value| {
+        assert_eq!(
+            (code, e["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{what}: {e}"
+        );
+        let d = s(&e["error_description"]);
+        assert!(d.contains(field), "{what}: {d}");
+    };
+
+    // The forgery: under the identity key, R = identity, S = 0 is a good signature of any
+    // message, so the proof itself verifies; the key is what must be refused.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let forged_sig = [identity.as_slice(), &[0u8; 32]].concat();
+    let okp = |x: &[u8]| json!({"kty": "OKP", "crv": "Ed25519", "x": b64(x)});
+    let forge = |header: &Value, claims: &Value| {
+        format!(
+            "{}.{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes()),
+            b64(&forged_sig)
+        )
+    };
+    let proof_h = json!({"alg": "EdDSA", "typ": "device-registration+jwt"});
+    let (code, _, e) = post(body(
+        &okp(&identity),
+        &forge(&proof_h, &proof_claims("acme", at)),
+    ))
+    .await;
+    refused("identity key", "public_key", code, &e);
+    // Had it been registered, this would have been the login.
+    let (code, _, list) = devices_api(idpd, reqwest::Method::GET, "", at, None).await;
+    assert_eq!((code, list["items"].clone()), (200, json!([])), "{list}");
+
+    // libsodium's small-order list (sign bit clear and set) and y >= p.
+    let hex = |h: &str| -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let ff = "ff".repeat(30);
+    let mut weak: Vec<Vec<u8>> = [
+        "00".repeat(32),
+        format!("01{}", "00".repeat(31)),
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05".into(),
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a".into(),
+        format!("ec{ff}7f"),
+        format!("ed{ff}7f"),
+        format!("ee{ff}7f"),
+    ]
+    .iter()
+    .flat_map(|h| {
+        let p = hex(h);
+        let mut neg = p.clone();
+        neg[31] |= 0x80;
+        [p, neg]
+    })
+    .collect();
+    // Non-canonical: p + 2 and 2^255 - 1 (y >= 2^255 - 19).
+    weak.push(hex(&format!("ef{ff}7f")));
+    weak.push(hex(&format!("ff{ff}7f")));
+    let someone = DeviceKey::ed25519();
+    for x in &weak {
+        let proof = forge(&proof_h, &proof_claims("acme", at));
+        let (code, _, e) = post(body(&okp(x), &proof)).await;
+        refused(&format!("{x:02x?}"), "public_key", code, &e);
+        let proof = someone.proof("acme", at);
+        let (code, _, e) = post(body(&okp(x), &proof)).await;
+        refused(&format!("{x:02x?}"), "public_key", code, &e);
+    }
+
+    // P-256: a point off the curve (y of another point), and (0, 0).
+    let ec = DeviceKey::p256();
+    let p = ec.public_bytes();
+    let mut y = p[33..65].to_vec();
+    y[31] ^= 1;
+    for (x, y) in [(&p[1..33], &y[..]), (&[0u8; 32][..], &[0u8; 32][..])] {
+        let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)});
+        let (code, _, e) = post(body(&jwk, &ec.proof("acme", at))).await;
+        refused("P-256 off the curve", "public_key", code, &e);
+    }
+
+    // Proofs: missing, by another key, for another tenant, another token, too old, untyped.
+    let key = DeviceKey::ed25519();
+    let mut no_proof = key.registration("acme", at);
+    no_proof.as_object_mut().unwrap().remove("proof");
+    let (code, _, e) = post(no_proof).await;
+    refused("no proof", "proof", code, &e);
+    let typed = json!({"alg": "EdDSA", "typ": "device-registration+jwt"});
+    let with = |k: &str, v: Value| {
+        let mut c = proof_claims("acme", at);
+        c[k] = v;
+        c
+    };
+    for (what, proof) in [
+        ("another key", DeviceKey::ed25519().proof("acme", at)),
+        ("another tenant", key.proof("other", at)),
+        (
+            "another token",
+            key.sign(&typed, &with("ath", json!(ath("another token")))),
+        ),
+        (
+            "an hour old",
+            key.sign(&typed, &with("iat", json!(unix_now() - 3600))),
+        ),
+        ("no jti", {
+            let mut c = proof_claims("acme", at);
+            c.as_object_mut().unwrap().remove("jti");
+            key.sign(&typed, &c)
+        }),
+        (
+            "a login assertion",
+            key.sign(
+                &json!({"alg": "EdDSA", "typ": "JWT"}),
+                &proof_claims("acme", at),
+            ),
+        ),
+        ("not a JWS", "proof".into()),
+        ("an ES256 proof", DeviceKey::p256().proof("acme", at)),
+    ] {
+        let (code, _, e) = post(body(&key.jwk(), &proof)).await;
+        refused(what, "proof", code, &e);
+    }
+
+    // A good registration works once; the same body again is refused.
+    let good = key.registration("acme", at);
+    let (code, _, d) = post(good.clone()).await;
+    assert_eq!(code, 201, "{d}");
+    let (code, _, e) = post(good).await;
+    assert_eq!(
+        (code, e["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{e}"
+    );
+    let (code, v) = device_login(
+        idpd,
+        "acme",
+        &client_id,
+        &key.assertion("acme", s(&d["id"]), &user),
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    let log = idpd.logs.text();
+    assert!(
+        !log.contains("\"status\":500") && !log.contains("panicked"),
+        "{log}"
+    );
 }

@@ -209,6 +209,22 @@ impl DeviceKey {
         format!("{input}.{}", b64(&sig))
     }
 
+    /// A registration proof for tenant `slug` sent with access token `at`: a JWS signed by
+    /// this key (`typ` device-registration+jwt) with `aud` = the issuer, `ath` = the token's
+    /// hash, `iat` = now and a fresh `jti`.
+    pub fn proof(&self, slug: &str, at: &str) -> String {
+        let header = json!({"alg": self.alg(), "typ": "device-registration+jwt"});
+        self.sign(&header, &proof_claims(slug, at))
+    }
+
+    /// A registration body for this key with a good proof.
+    pub fn registration(&self, slug: &str, at: &str) -> Value {
+        json!({
+            "name": "backup box", "platform": "linux",
+            "public_key": self.jwk(), "proof": self.proof(slug, at),
+        })
+    }
+
     /// A good assertion of `device` for `user` at tenant `slug` of `idpd`.
     pub fn assertion(&self, slug: &str, device: &str, user: &str) -> String {
         let header = json!({"alg": self.alg(), "typ": "JWT"});
@@ -237,6 +253,19 @@ pub fn claims(slug: &str, device: &str, user: &str) -> Value {
         "iss": device, "sub": user,
         "aud": format!("{}/token", issuer(slug)),
         "iat": now, "exp": now + 120,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+/// The `ath` of access token `at` (base64url SHA-256, as in RFC 9449 §4.2).
+pub fn ath(at: &str) -> String {
+    b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, at.as_bytes()).as_ref())
+}
+
+/// Good registration proof claims for tenant `slug` and access token `at`.
+pub fn proof_claims(slug: &str, at: &str) -> Value {
+    json!({
+        "aud": issuer(slug), "ath": ath(at), "iat": unix_now(),
         "jti": uuid::Uuid::new_v4().to_string(),
     })
 }
@@ -292,9 +321,10 @@ pub async fn devices_api(
     (st, headers, res.json().await.unwrap_or(Value::Null))
 }
 
-/// Registers `key` with access token `at`; returns the device id.
+/// Registers `key` at tenant acme with access token `at` and a good proof; returns the
+/// device id.
 pub async fn register(idpd: &Idpd, at: &str, key: &DeviceKey) -> String {
-    let body = json!({"name": "backup box", "platform": "linux", "public_key": key.jwk()});
+    let body = key.registration("acme", at);
     let (st, _, d) = devices_api(idpd, reqwest::Method::POST, "", at, Some(body)).await;
     assert_eq!(st, 201, "{d}");
     d["id"].as_str().unwrap().to_owned()

@@ -82,7 +82,7 @@ fn domain_error(e: crate::domain::Error) -> Response {
     }
 }
 
-/// `POST {issuer}/devices` `{name, platform, public_key}` → 201 with the device.
+/// `POST {issuer}/devices` `{name, platform, public_key, proof}` → 201 with the device.
 async fn register(
     State(state): State<AppState>,
     ep: TenantEndpoint,
@@ -101,11 +101,16 @@ async fn register(
         None => {
             return public_error(
                 StatusCode::BAD_REQUEST,
-                "the body must be JSON {\"name\", \"platform\", \"public_key\": JWK}",
+                "the body must be JSON {\"name\", \"platform\", \"public_key\": JWK, \"proof\": JWS}",
             );
         }
     };
-    match devices::register(state.store.as_ref(), &ep.tenant, user, req).await {
+    // The proof must name this tenant and the token this request carries.
+    let binding = devices::Binding {
+        issuer: &ep.issuer,
+        access_token: token.as_deref().unwrap_or_default(),
+    };
+    match devices::register(state.store.as_ref(), &ep.tenant, binding, user, req).await {
         Ok(d) => {
             tracing::info!(tenant = %ep.tenant.slug, device = %d.id, user = %user, "device registered");
             let location = format!("{}/devices/{}", ep.issuer, d.id);

@@ -12,6 +12,7 @@ use idpd::clock::{self, Frozen};
 use idpd::crypto::MasterKey;
 use idpd::domain::cache::ClientCache;
 use idpd::domain::clients::{self, ClientRecord};
+use idpd::domain::devices;
 use idpd::domain::keys::KeyRing;
 use idpd::domain::login::Session;
 use idpd::domain::oauth::authorize::AuthorizationRequest;
@@ -237,15 +238,33 @@ impl DeviceKey {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.public_key().as_ref());
-        let device = idpd::domain::devices::register(
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let x = b64(key.public_key().as_ref());
+        let binding = devices::Binding {
+            issuer: w.ctx().issuer,
+            access_token: "the request's access token",
+        };
+        let header = serde_json::json!({"alg": "EdDSA", "typ": devices::PROOF_TYP});
+        let claims = serde_json::json!({
+            "aud": binding.issuer, "ath": devices::access_token_hash(binding.access_token),
+            "iat": clock::now().unix_timestamp(), "jti": "registration-1",
+        });
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let proof = format!("{input}.{}", b64(key.sign(input.as_bytes()).as_ref()));
+        let device = devices::register(
             w.store.as_ref(),
             &w.tenant,
+            binding,
             w.session.user_id,
-            idpd::domain::devices::Registration {
+            devices::Registration {
                 name: "box".into(),
                 platform: "linux".into(),
                 public_key: serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+                proof: Some(proof),
             },
         )
         .await
@@ -304,6 +323,54 @@ async fn a_device_assertion_is_single_use_and_expires() {
         clock.advance(Duration::seconds(91));
         assert_eq!(grant(second).await, Err(ErrorCode::InvalidGrant));
         assert_eq!(grant(device.assertion(&w, "jti-3")).await, Ok(()));
+    })
+    .await;
+}
+
+/// A weak Ed25519 key stored before registration refused them (issue 16): the identity as
+/// the key, with the forgery `R` = identity, `S` = 0 that verifies under it for any message.
+/// The grant must not take it.
+#[tokio::test]
+async fn a_small_order_device_key_signs_nothing_in() {
+    each_backend(|w, _clock| async move {
+        use base64::Engine;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let device = devices::Device {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: w.tenant.id,
+            user_id: w.session.user_id,
+            name: "forged".into(),
+            platform: "linux".into(),
+            alg: shared::admin::Alg::EdDSA,
+            public_jwk: serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&identity)}),
+            public_key: identity.to_vec(),
+            created_at: clock::now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        w.store.insert_device(&device).await.expect("device");
+        let now = clock::now().unix_timestamp();
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT"});
+        let claims = serde_json::json!({
+            "iss": device.id.to_string(), "sub": w.session.user_id.to_string(),
+            "aud": format!("{}/token", w.ctx().issuer), "iat": now, "exp": now + 60,
+            "jti": "forged-1",
+        });
+        let mut forged = identity.to_vec();
+        forged.extend([0u8; 32]);
+        let assertion = format!(
+            "{}.{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes()),
+            b64(&forged)
+        );
+        let got = jwt_bearer::grant(&w.ctx(), &w.client, &assertion, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code);
+        assert_eq!(got, Err(ErrorCode::InvalidGrant));
     })
     .await;
 }

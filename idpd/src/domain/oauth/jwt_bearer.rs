@@ -51,7 +51,10 @@ pub async fn grant(
         .await?
         .filter(|d| d.revoked_at.is_none())
         .ok_or_else(invalid)?;
-    if !u.verify_inbound(device.alg, &device.public_key) {
+    // A weak key stored before registration refused them verifies forgeries: not used.
+    if !crate::domain::devices::usable_key(device.alg, &device.public_key)
+        || !u.verify_inbound(device.alg, &device.public_key)
+    {
         return Err(invalid());
     }
     let now = crate::clock::now();
