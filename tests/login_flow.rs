@@ -17,7 +17,8 @@ both_backends!(
     otp_brute_force_burns_the_code,
     login_forms_need_csrf_and_their_own_flow,
     refresh_tokens_follow_offline_access,
-    a_new_address_in_the_same_flow_retires_the_first_code
+    a_new_address_in_the_same_flow_retires_the_first_code,
+    loopback_redirect_uris_match_as_registered_but_the_port,
 );
 
 async fn full_login_flow(backend: Backend) {
@@ -466,4 +467,48 @@ async fn a_new_address_in_the_same_flow_retires_the_first_code(backend: Backend)
     let p = submit_code(&mut b, &flow, &csrf, &second).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert!(p.location.unwrap().starts_with(REDIRECT));
+}
+
+/// SEC-01 with RFC 8252 §7.3 (issue 16): the web client registered `http://127.0.0.1:9/cb`.
+/// A signed-in browser gets a code at any port of that URI, and an error page (400, no
+/// `Location`) for every spelling that only a URL parser would call the same.
+async fn loopback_redirect_uris_match_as_registered_but_the_port(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let mut b = Browser::new(idpd);
+    let (_, challenge) = pkce();
+    login(&mut b, idpd, &client_id, &challenge, "loop@example.com").await;
+    let encoded = idp_tests::oauth::form(&[("x", REDIRECT)])
+        .trim_start_matches("x=")
+        .to_owned();
+    let at = |uri: &str| {
+        let with = idp_tests::oauth::form(&[("x", uri)])
+            .trim_start_matches("x=")
+            .to_owned();
+        authorize_url(&client_id, &challenge, "&prompt=none").replace(&encoded, &with)
+    };
+    for good in [REDIRECT, "http://127.0.0.1:49152/cb", "http://127.0.0.1/cb"] {
+        let p = b.get(&at(good)).await;
+        let to = p.location.unwrap_or_else(|| panic!("{good}: {}", p.body));
+        assert!(to.starts_with(&format!("{good}?code=")), "{good}: {to}");
+    }
+    for bad in [
+        "http://127.0.0.1:9/x/../cb",
+        "http://127.0.0.1/x/../cb",
+        "http://0x7f.0.0.1:9/cb",
+        "http://127.1:9/cb",
+        "http://127.0.0.1.:9/cb",
+        "http://127.0.0.1:0/cb",
+        "http://127.0.0.1:09/cb",
+        "http://127.0.0.1:9\\cb",
+        "HTTP://127.0.0.1:9/cb",
+        "http://127.0.0.1:9/cb?x=1",
+        "http://[::1]:9/cb",
+        "http://localhost:9/cb",
+    ] {
+        let p = b.get(&at(bad)).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", p.location);
+        assert!(p.location.is_none(), "{bad}");
+    }
 }

@@ -72,25 +72,42 @@ pub fn registered(client: &ClientRecord, uri: &str) -> bool {
         .any(|r| r == uri || loopback_port_match(r, uri))
 }
 
+/// The parts of `http://HOST[:PORT]REST` when HOST is written exactly as one of the loopback
+/// IP literals `127.0.0.1` or `[::1]`: (host, port as written, rest). Strings, not a URL
+/// parser: a parser normalizes (`127.1`, `0x7f.0.0.1`, `/x/../cb`, `\`, a trailing dot,
+/// upper-case schemes), and RFC 9700 §4.1.3 wants the registered string itself.
+fn loopback_parts(uri: &str) -> Option<(&str, Option<&str>, &str)> {
+    let after = uri.strip_prefix("http://")?;
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    let (host, port) = ["127.0.0.1", "[::1]"]
+        .into_iter()
+        .find_map(|h| authority.strip_prefix(h).map(|port| (h, port)))?;
+    let port = match port {
+        "" => None,
+        p => Some(p.strip_prefix(':')?),
+    };
+    Some((host, port, rest))
+}
+
+/// A port as a client would write it: 1 to 65535 in decimal, no sign, no leading zero.
+fn plain_port(p: &str) -> bool {
+    !p.starts_with('0')
+        && (1..=5).contains(&p.len())
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+}
+
+/// RFC 8252 §7.3, RFC 9700 §4.1.3: a registered `http` URI on a loopback IP literal matches
+/// the same URI with any port (a native app's ephemeral listener); scheme, host as written,
+/// path and query must be byte for byte the registered ones.
 fn loopback_port_match(registered: &str, presented: &str) -> bool {
-    let (Ok(r), Ok(p)) = (Url::parse(registered), Url::parse(presented)) else {
+    let (Some((rh, _, rr)), Some((ph, pp, pr))) =
+        (loopback_parts(registered), loopback_parts(presented))
+    else {
         return false;
     };
-    let loopback_ip = |u: &Url| match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    if r.scheme() != "http" || p.scheme() != "http" || !loopback_ip(&r) || r.host() != p.host() {
-        return false;
-    }
-    // Compare everything but the port, as strings: rebuild the presented URI with the
-    // registered port and require it to equal the registered string exactly.
-    let mut p2 = p.clone();
-    if p2.set_port(r.port()).is_err() {
-        return false;
-    }
-    p2.as_str() == registered
+    rh == ph && rr == pr && pp.is_none_or(plain_port)
 }
 
 /// Step 2: everything else. Run only after `check_client` succeeded.
@@ -325,6 +342,70 @@ mod tests {
         assert!(!registered(&c, "http://127.0.0.2:49152/cb"));
         assert!(!registered(&c, "http://localhost:49152/cb"));
         assert!(!registered(&c, "https://127.0.0.1:49152/cb"));
+    }
+
+    /// Issue 16: loopback URIs matched after URL normalization gave codes to all of these.
+    #[test]
+    fn loopback_redirects_match_as_written_but_the_port() {
+        let c = client(&["http://127.0.0.1/callback", "http://[::1]:8080/cb?a=1"]);
+        for good in [
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:1/callback",
+            "http://127.0.0.1:49152/callback",
+            "http://127.0.0.1:65535/callback",
+            "http://[::1]/cb?a=1",
+            "http://[::1]:8080/cb?a=1",
+            "http://[::1]:3000/cb?a=1",
+        ] {
+            assert!(registered(&c, good), "{good} must match");
+        }
+        for bad in [
+            "http://127.0.0.1/x/../callback",
+            "http://127.0.0.1:49152/x/../callback",
+            "http://127.0.0.1/./callback",
+            "http://127.0.0.1\\callback",
+            "http://127.0.0.1:49152\\callback",
+            "http://0x7f.0.0.1/callback",
+            "http://0x7f000001/callback",
+            "http://2130706433/callback",
+            "http://127.1/callback",
+            "http://127.0.0.01/callback",
+            "http://0177.0.0.1/callback",
+            "http://127.0.0.1./callback",
+            "http://127.0.0.1.:8080/callback",
+            "http://127.0.0.1:0/callback",
+            "http://127.0.0.1:00/callback",
+            "http://127.0.0.1:080/callback",
+            "http://127.0.0.1:65536/callback",
+            "http://127.0.0.1:99999/callback",
+            "http://127.0.0.1:+80/callback",
+            "http://127.0.0.1:/callback",
+            "http://127.0.0.1:80:80/callback",
+            "HTTP://127.0.0.1/callback",
+            "http://127.0.0.1/Callback",
+            "http://127.0.0.1/callback?",
+            "http://127.0.0.1/callback#",
+            "http://127.0.0.1/callback/",
+            "http://127.0.0.1/%63allback",
+            "http://user@127.0.0.1/callback",
+            "http://127.0.0.1@evil.test/callback",
+            "http://127.0.0.1:80@evil.test/callback",
+            "http://[::1]/callback",
+            "http://[0:0:0:0:0:0:0:1]:8080/cb?a=1",
+            "http://[::1]:8080/cb?a=2",
+            "http://[::1]:8080/cb",
+            "http://[::ffff:127.0.0.1]/callback",
+            "http://localhost/callback",
+            "https://127.0.0.1/callback",
+        ] {
+            assert!(!registered(&c, bad), "{bad} must not match");
+        }
+        // Only what is registered exactly gets the exception: no port exception for a
+        // registration that is not written as a loopback literal.
+        let odd = client(&["http://127.1/cb"]);
+        assert!(registered(&odd, "http://127.1/cb"));
+        assert!(!registered(&odd, "http://127.1:8080/cb"));
+        assert!(!registered(&odd, "http://127.0.0.1:8080/cb"));
     }
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
