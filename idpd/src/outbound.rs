@@ -2,7 +2,9 @@
 //! (discovery, JWKS, token, userinfo) goes through here.
 //!
 //! Rules: https only; the host is resolved here and every address is vetted (no loopback,
-//! private, link-local, CGNAT, multicast, unspecified, documentation or IPv4-mapped ranges),
+//! private, link-local, CGNAT, multicast, unspecified, documentation, and no IPv6 address
+//! that embeds an IPv4 one for a translator or relay: mapped, compatible, translated,
+//! NAT64, 6to4, Teredo),
 //! and the connection goes to the vetted address (reqwest gets it from our resolver, so no
 //! second lookup can be rebound); redirects are never followed; 2 s to connect, 5 s in all;
 //! bodies are streamed and cut at 512 KiB. `allow_loopback` (the `allow_loopback_upstreams`
@@ -76,13 +78,35 @@ pub fn forbidden_ip(ip: IpAddr, allow_loopback: bool) -> Option<&'static str> {
                 Some("a unique-local (private) address")
             } else if seg[0] & 0xffc0 == 0xfe80 {
                 Some("a link-local address")
-            } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
+            } else if seg[0] & 0xffc0 == 0xfec0 {
+                Some("a site-local address")
+            } else if (seg[0] == 0x2001 && seg[1] == 0x0db8)
+                || (seg[0] == 0x3fff && seg[1] & 0xf000 == 0)
+            {
+                // RFC 3849, RFC 9637.
                 Some("a documentation address")
             } else if seg[0] == 0x0064 && seg[1] == 0xff9b {
+                // RFC 6052 64:ff9b::/96 and RFC 8215 64:ff9b:1::/48: a NAT64 gateway would
+                // carry the request to the embedded IPv4 address, whatever it is.
                 Some("a NAT64 address")
-            } else if seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 && seg[4] == 0 {
-                // IPv4-compatible (deprecated) and other reserved low addresses.
-                Some("a reserved address")
+            } else if seg[0] & 0xff00 == 0 {
+                // ::/8, reserved (RFC 4291 §2.4): IPv4-compatible ::/96 and IPv4-translated
+                // ::ffff:0:0:0/96 (RFC 2765) embed an IPv4 address that a translator would
+                // reach; nothing there is a public unicast host.
+                Some("a reserved address with an embedded IPv4 address")
+            } else if seg[0] == 0x0100 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 {
+                // RFC 6666.
+                Some("a discard-only address")
+            } else if seg[0] == 0x2001 && seg[1] == 0 {
+                // RFC 4380: the IPv4 server and (obfuscated) client address are inside, and
+                // a relay would forward to them.
+                Some("a Teredo address")
+            } else if seg[0] == 0x2001 && seg[1] < 0x0200 {
+                // 2001::/23 (RFC 2928): benchmarking, ORCHID and other protocol assignments.
+                Some("an IETF protocol address")
+            } else if seg[0] == 0x2002 {
+                // RFC 3056: the next 32 bits are an IPv4 address a 6to4 relay would reach.
+                Some("a 6to4 address")
             } else {
                 None
             }
@@ -286,12 +310,45 @@ mod tests {
             "fc00::1",
             "fe80::1",
             "ff02::1",
+            // Issue 16: addresses that carry an IPv4 address to be reached through a
+            // translator or relay, and the other reserved IPv6 ranges.
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "::ffff:0:5db8:d822",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "2002:5db8:d822::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001::1",
+            "2001:2::1",
+            "2001:10::1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::5db8:d822",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::1",
+            "100::1",
+            "3fff::1",
+            "fec0::1",
+            "2001:db8::1",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_ip(ip, false).is_some(), "{ip}");
         }
         assert!(forbidden_ip("93.184.216.34".parse().unwrap(), false).is_none());
         assert!(forbidden_ip("2606:4700::1".parse().unwrap(), false).is_none());
+        for public in [
+            "2001:200::1",
+            "2001:4860:4860::8888",
+            "2003::1",
+            "2a00:1450::1",
+        ] {
+            assert!(
+                forbidden_ip(public.parse().unwrap(), false).is_none(),
+                "{public}"
+            );
+        }
         // The test switch admits loopback only.
         assert!(forbidden_ip("127.0.0.1".parse().unwrap(), true).is_none());
         assert!(forbidden_ip("::1".parse().unwrap(), true).is_none());
@@ -324,6 +381,12 @@ mod tests {
             ("https://169.254.169.254/", false),
             ("https://10.0.0.1/", false),
             ("https://[::ffff:127.0.0.1]/", false),
+            ("https://[::ffff:0:7f00:1]/", false),
+            ("https://[2002:7f00:1::1]/", false),
+            ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", false),
+            ("https://[64:ff9b::a9fe:a9fe]/", false),
+            ("https://[64:ff9b:1::a00:1]/", false),
+            ("https://[2002:7f00:1::1]/", true),
             ("file:///etc/passwd", false),
             ("https://user:pw@idp.example/", false),
             ("https://idp.example/#x", false),
