@@ -301,7 +301,7 @@ async fn invalid_documents_apply_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // A good tenant beside each bad one: it must not be created either.
     let good = write(dir.path(), "good.yaml", BETA);
-    let cases: [(&str, String, u32, &str); 7] = [
+    let cases: [(&str, String, u32, &str); 8] = [
         (
             "unknown-field.yaml",
             ACME.replace(
@@ -343,6 +343,15 @@ async fn invalid_documents_apply_nothing(backend: Backend) {
             ACME.replace("ttl: 12h", "ttl: soon"),
             8,
             "session.ttl",
+        ),
+        (
+            "uuid-slug.yaml",
+            ACME.replace(
+                "slug: acme\n",
+                "slug: 0190f0a1-7b2c-7d3e-8f40-5a6b7c8d9e0f\n",
+            ),
+            3,
+            "slug",
         ),
         (
             "missing-name.yaml",

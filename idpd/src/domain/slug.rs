@@ -27,17 +27,17 @@ pub fn from_name(name: &str) -> String {
     }
 }
 
-/// The `n`-th candidate for `base`: `base` itself for n = 1 (unless reserved), then
-/// `base-2`, `base-3`, ... shortened so the result still fits in 63 characters.
+/// The `n`-th candidate for `base`: `base` itself for n = 1 (unless reserved or a UUID, as
+/// a tenant named after another's id would be), then `base-2`, `base-3`, ... shortened so
+/// the result still fits in 63 characters.
 pub fn candidate(base: &str, n: u32) -> Option<String> {
-    if n == 1 {
-        return (!RESERVED.contains(&base)).then(|| base.to_owned());
-    }
-    let suffix = format!("-{n}");
-    Some(format!(
-        "{}{suffix}",
-        truncate(base, MAX_LEN - suffix.len())
-    ))
+    let c = if n == 1 {
+        base.to_owned()
+    } else {
+        let suffix = format!("-{n}");
+        format!("{}{suffix}", truncate(base, MAX_LEN - suffix.len()))
+    };
+    (!RESERVED.contains(&c.as_str()) && uuid::Uuid::parse_str(&c).is_err()).then_some(c)
 }
 
 /// The smallest candidate number not taken, given the slugs that already start with `base`.
@@ -81,6 +81,17 @@ mod tests {
     }
 
     #[test]
+    fn uuid_names_skip_to_suffix() {
+        let id = uuid::Uuid::now_v7().hyphenated().to_string();
+        let base = from_name(&id);
+        assert_eq!(base, id);
+        assert_eq!(candidate(&base, 1), None);
+        assert_eq!(first_free(&base, &[]), 2);
+        assert_eq!(candidate(&base, 2), Some(format!("{id}-2")));
+        assert_eq!(problem(&candidate(&base, 2).unwrap()), None);
+    }
+
+    #[test]
     fn reserved_names_skip_to_suffix() {
         assert_eq!(candidate("admin", 1), None);
         assert_eq!(first_free("admin", &[]), 2);
@@ -102,6 +113,22 @@ mod tests {
             assert!(problem(bad).is_some(), "{bad:?} should be refused");
         }
         assert!(problem(&"a".repeat(64)).is_some());
+        // Issue 16: every form of a UUID a slug's alphabet can spell (hyphenated and simple;
+        // braced, URN and upper-case forms fail the alphabet already).
+        let id = uuid::Uuid::now_v7();
+        for bad in [
+            id.hyphenated().to_string(),
+            id.simple().to_string(),
+            uuid::Uuid::nil().simple().to_string(),
+            "00000000-0000-0000-0000-000000000000".into(),
+            id.braced().to_string(),
+            id.urn().to_string(),
+            id.hyphenated().to_string().to_uppercase(),
+        ] {
+            assert!(problem(&bad).is_some(), "{bad:?} should be refused");
+        }
+        assert!(problem(&format!("{}-2", id.hyphenated())).is_none());
+        assert!(problem(&id.simple().to_string()[..31]).is_none());
         for good in ["a", "acme", "acme-2", "x1-y2", &"a".repeat(63)] {
             assert!(problem(good).is_none(), "{good:?} should be accepted");
         }

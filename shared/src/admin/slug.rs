@@ -56,5 +56,10 @@ pub fn problem(slug: &str) -> Option<&'static str> {
     if RESERVED.contains(&slug) {
         return Some("is a reserved word");
     }
+    // Tenants are looked up by id or slug (`idpctl tenant show KEY`, `/tenants/{KEY}`), ids
+    // first: a slug that reads as a UUID could name another tenant's id.
+    if uuid::Uuid::parse_str(slug).is_ok() {
+        return Some("must not be a UUID: tenants are also found by their id");
+    }
     None
 }
