@@ -23,6 +23,7 @@ both_backends!(
     codes_live_in_their_own_flows_and_links_are_single_use,
     session_fixation_and_revocation,
     session_cookie_flags_and_per_tenant_names,
+    cookie_names_are_unique_across_tenants,
     parallel_redemptions_of_one_code_have_one_winner,
     userinfo_bearer_transport,
     disabled_user_loses_every_path,
@@ -919,4 +920,79 @@ async fn page_headers_and_303_after_post(backend: Backend) {
         .await
         .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+/// SEC-19, issue 16: two tenants on one host with one session cookie name would read each
+/// other's cookies. A name another tenant holds (compared without `__Host-`/`__Secure-` and
+/// ignoring case) is a 409 conflict at create, update and apply; another tenant's default
+/// name (`__Host-idp-{its id}`) and the login-flow names are refused as invalid (422).
+async fn cookie_names_are_unique_across_tenants(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let api = idpd.api();
+    let (st, acme) = api
+        .create_tenant(
+            json!({"name": "Acme", "slug": "acme", "session": {"cookie_name": "__Host-sess"}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{acme}");
+    let conflict = |st: u16, body: &Value| {
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (409, Some("conflict")),
+            "{body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains("cookie_name"),
+            "{body}"
+        );
+    };
+    let (st, body) = api
+        .create_tenant(json!({"name": "Beta", "slug": "beta", "session": {"cookie_name": "SESS"}}))
+        .await;
+    conflict(st, &body);
+    let (st, beta) = api
+        .create_tenant(json!({"name": "Beta", "slug": "beta"}))
+        .await;
+    assert_eq!(st, 201, "{beta}");
+    let patch = |name: String| {
+        let api = idpd.api();
+        async move {
+            api.send(
+                Method::PATCH,
+                "/tenants/beta",
+                Some(json!({"session": {"cookie_name": name}})),
+            )
+            .await
+        }
+    };
+    for taken in ["__Secure-sess", "sess", "__Host-Sess"] {
+        let (st, body) = patch(taken.into()).await;
+        conflict(st, &body);
+    }
+    let acme_id = acme["id"].as_str().unwrap().replace('-', "");
+    for reserved in [
+        format!("__Host-idp-{acme_id}"),
+        format!("idp-{acme_id}"),
+        format!("__Host-idp-flow-{acme_id}"),
+    ] {
+        let (st, body) = patch(reserved.clone()).await;
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (422, Some("validation_failed")),
+            "{reserved}: {body}"
+        );
+    }
+    let out = idpd
+        .ctl()
+        .run(["tenant", "update", "beta", "--cookie-name", "__Secure-SESS"]);
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.stderr.contains("cookie_name"), "{out:?}");
+    let (st, body) = patch("__Host-beta".into()).await;
+    assert_eq!(st, 200, "{body}");
+    // The browser sees two names.
+    assert_ne!(
+        session_cookie_name(idpd, "acme").await,
+        session_cookie_name(idpd, "beta").await
+    );
 }

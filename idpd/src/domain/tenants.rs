@@ -102,12 +102,17 @@ pub async fn create(
         return store
             .insert_tenant(&tenant, &initial_keys)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => Error::Conflict(format!(
-                    "a tenant with slug {:?} already exists",
-                    tenant.slug
-                )),
-                e => e.into(),
+            .map_err(|e| {
+                if let Some(taken) = cookie_name_taken(&e, &tenant.session.cookie_name) {
+                    return taken;
+                }
+                match e {
+                    StoreError::Conflict { .. } => Error::Conflict(format!(
+                        "a tenant with slug {:?} already exists",
+                        tenant.slug
+                    )),
+                    e => e.into(),
+                }
             });
     }
 
@@ -119,8 +124,16 @@ pub async fn create(
         let n = slug::first_free(&base, &taken);
         tenant.slug = slug::candidate(&base, n).unwrap_or_else(|| format!("{base}-{n}"));
         match store.insert_tenant(&tenant, &initial_keys).await {
-            Err(StoreError::Conflict { .. }) => continue,
-            other => return Ok(other?),
+            Err(e) => {
+                if let Some(taken) = cookie_name_taken(&e, &tenant.session.cookie_name) {
+                    return Err(taken);
+                }
+                if matches!(e, StoreError::Conflict { .. }) {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            Ok(t) => return Ok(t),
         }
     }
     Err(Error::Conflict(format!(
@@ -200,7 +213,10 @@ pub async fn update(
         keys::ensure_active(store, master, tenant.id, alg).await?;
     }
     tenant.updated_at = crate::clock::now();
-    Ok(store.update_tenant(&tenant).await?)
+    store
+        .update_tenant(&tenant)
+        .await
+        .map_err(|e| cookie_name_taken(&e, &tenant.session.cookie_name).unwrap_or_else(|| e.into()))
 }
 
 fn check_interval(interval: Option<i64>, errors: &mut Vec<FieldError>) {
@@ -305,7 +321,7 @@ fn apply_session_patch(
         s.same_site = ss;
     }
 
-    if let Some(msg) = cookie_name_problem(&s.cookie_name) {
+    if let Some(msg) = cookie_name_problem(id, &s.cookie_name) {
         errors.push(FieldError::new("session.cookie_name", msg));
     }
     if s.cookie_name.starts_with("__Host-") && s.cookie_domain.is_some() {
@@ -346,7 +362,7 @@ fn apply_session_patch(
 }
 
 /// A cookie name is an RFC 6265 `token`: visible ASCII without separators.
-fn cookie_name_problem(name: &str) -> Option<&'static str> {
+fn cookie_name_problem(id: Uuid, name: &str) -> Option<&'static str> {
     if name.is_empty() || name.len() > 128 {
         return Some("must be 1 to 128 characters");
     }
@@ -354,7 +370,56 @@ fn cookie_name_problem(name: &str) -> Option<&'static str> {
     if !name.chars().all(|c| c.is_ascii_graphic() && !separator(c)) {
         return Some("may contain only visible ASCII characters without separators");
     }
+    let key = cookie_key(name);
+    if key.is_empty() {
+        return Some("must have a name after its __Host-/__Secure- prefix");
+    }
+    if key.starts_with("__host-") || key.starts_with("__secure-") {
+        return Some("may carry one __Host- or __Secure- prefix, not two");
+    }
+    // The names idpd derives from tenant ids: every tenant's login-flow cookie, and the
+    // default session cookie of the other tenants (SEC-19).
+    if key.starts_with("idp-flow-") {
+        return Some("idp-flow-… names belong to idpd's login-flow cookies");
+    }
+    if let Some(hex) = key.strip_prefix("idp-")
+        && hex.len() == 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && hex != id.simple().to_string()
+    {
+        return Some("is the default session cookie name of another tenant");
+    }
     None
+}
+
+/// The name a session cookie is compared under across tenants (SEC-19), which must be
+/// unique: without one `__Host-`/`__Secure-` prefix (an http deployment drops it, see
+/// `http/login/cookies.rs`) and in lower case (browsers match prefixes in any case). The
+/// unique index `idp_tenants_cookie_key` (migration 0010, both backends) computes the same.
+pub fn cookie_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    lower
+        .strip_prefix("__host-")
+        .or_else(|| lower.strip_prefix("__secure-"))
+        .unwrap_or(&lower)
+        .to_owned()
+}
+
+/// The store's unique index on [`cookie_key`].
+const COOKIE_NAME_INDEX: &str = "idp_tenants_cookie_key";
+
+/// A write refused because another tenant holds the session cookie name (the index names
+/// itself in the constraint on PostgreSQL and in the message on SQLite).
+fn cookie_name_taken(e: &StoreError, name: &str) -> Option<Error> {
+    match e {
+        StoreError::Conflict { constraint } if constraint.contains(COOKIE_NAME_INDEX) => {
+            Some(Error::Conflict(format!(
+                "session.cookie_name {name:?} is used by another tenant (names are compared \
+                 without __Host-/__Secure- and ignoring case); choose another"
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// The cookie domain must domain-match the public host (RFC 6265 §5.1.3) and have at least
@@ -409,6 +474,42 @@ mod tests {
         let mut e = Vec::new();
         check_locales(&["en".into(), "EN".into()], &mut e);
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn cookie_names_compare_without_prefix_and_case() {
+        for (name, key) in [
+            ("sess", "sess"),
+            ("__Host-Sess", "sess"),
+            ("__Secure-SESS", "sess"),
+            ("__host-sess", "sess"),
+            ("__Host-__Secure-x", "__secure-x"),
+            ("idp-Flow-x", "idp-flow-x"),
+        ] {
+            assert_eq!(cookie_key(name), key, "{name}");
+        }
+        let id = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        assert_eq!(
+            cookie_name_problem(id, &default_cookie_name(id, None)),
+            None
+        );
+        assert_eq!(
+            cookie_name_problem(id, &default_cookie_name(id, Some("x"))),
+            None
+        );
+        assert_eq!(cookie_name_problem(id, "__Host-sess"), None);
+        for bad in [
+            default_cookie_name(other, None),
+            default_cookie_name(other, Some("x")),
+            format!("IDP-{}", other.simple()),
+            format!("__Host-idp-flow-{}", id.simple()),
+            "idp-flow-x".into(),
+            "__Host-__Secure-x".into(),
+            "__Host-".into(),
+        ] {
+            assert!(cookie_name_problem(id, &bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

@@ -89,6 +89,15 @@ macro_rules! migrations {
                     "/0009_change_feed.sql"
                 )),
             ),
+            (
+                10,
+                "cookie_names",
+                include_str!(concat!(
+                    "../../../../migrations/",
+                    $backend,
+                    "/0010_cookie_names.sql"
+                )),
+            ),
         ]
     };
 }

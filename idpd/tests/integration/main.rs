@@ -11,3 +11,4 @@ mod man;
 mod purge;
 mod redemption;
 mod rotation;
+mod tenants_store;

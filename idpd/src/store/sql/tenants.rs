@@ -139,7 +139,8 @@ impl<B: Backend> TenantStore for B {
         .bind(t.key_rotation_interval_seconds)
         .bind(t.id)
         .execute(self.writer())
-        .await?;
+        .await
+        .map_err(conflict)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
