@@ -11,6 +11,7 @@ both_backends!(
     revocation,
     tokens_of_disabled_and_deleted_clients_are_inactive,
     reused_client_id_does_not_revive_tokens,
+    refresh_tokens_are_introspected,
 );
 
 async fn introspection(backend: Backend) {
@@ -294,4 +295,77 @@ async fn storage_failure_is_503_never_200_on_postgres() {
     let res = op.get(&logout).await;
     assert_eq!(res.status, 503, "logout: {res:?}");
     assert!(res.header("retry-after").is_some(), "logout: {res:?}");
+}
+
+/// Issue 16 §6, RFC 7662 §2.1: a live refresh token is active for its own client (with or
+/// without `token_type_hint`), and inactive once used, revoked, or for another client.
+async fn refresh_tokens_are_introspected(backend: Backend) {
+    use idp_tests::browser::{Browser, REDIRECT, login, pkce, token};
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let api = idpd.api();
+    oauth::create_tenant(&api, "acme").await;
+    let web = oauth::create_client(
+        &api,
+        "acme",
+        json!({"name": "web", "redirect_uris": [REDIRECT],
+               "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    let other = oauth::service_client(&api, "acme", Some("other")).await;
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::new(idpd);
+    let q = login(&mut b, idpd, &web.id, &challenge, "rt@example.com").await;
+    let form = |pairs: Vec<(&'static str, String)>| pairs;
+    let redeem = form(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", q["code"].clone()),
+        ("redirect_uri", REDIRECT.into()),
+        ("code_verifier", verifier),
+        ("client_id", web.id.clone()),
+        ("client_secret", web.secret.clone()),
+    ]);
+    let pairs: Vec<(&str, &str)> = redeem.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (st, tokens) = token(idpd, &pairs).await;
+    assert_eq!(st, 200, "{tokens}");
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let op = Op::new(idpd, "acme");
+    for hint in [None, Some("refresh_token"), Some("access_token")] {
+        let mut params = vec![("token", rt.as_str())];
+        if let Some(h) = hint {
+            params.push(("token_type_hint", h));
+        }
+        let res = op.post_form("/introspect", &web.basic(), &params).await;
+        assert_eq!(res.status, 200, "{res:?}");
+        let body = res.json();
+        assert_eq!(body["active"], true, "{hint:?}: {body}");
+        assert_eq!(body["client_id"], web.id.as_str());
+        assert_eq!(body["token_type"], "refresh_token");
+        assert!(body["scope"].as_str().unwrap().contains("openid"), "{body}");
+        assert!(body["sub"].is_string() && body["exp"].is_i64(), "{body}");
+    }
+    // Another client learns nothing about it.
+    assert!(!op.active(&other, &rt).await);
+    // Used: its successor is active, it is not.
+    let (st, next) = token(
+        idpd,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", &web.id),
+            ("client_secret", &web.secret),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{next}");
+    assert!(!op.active(&web, &rt).await);
+    let next_rt = next["refresh_token"].as_str().unwrap();
+    assert!(op.active(&web, next_rt).await);
+    // Revoked: inactive.
+    let res = op
+        .post_form("/revoke", &web.basic(), &[("token", next_rt)])
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(!op.active(&web, next_rt).await);
 }

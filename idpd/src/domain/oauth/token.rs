@@ -356,7 +356,15 @@ async fn verify_signed_at(
 }
 
 /// RFC 7662 §2.2: `{"active": false}` for anything not valid here, otherwise the claims.
-pub async fn introspect(ctx: &Ctx<'_>, token: &str) -> Result<Value, OAuthError> {
+pub async fn introspect(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<Value, OAuthError> {
+    // RFC 7662 §2.1: every token type is searched, whatever `token_type_hint` says.
+    if token.starts_with(crate::domain::grants::REFRESH_PREFIX) {
+        return introspect_refresh(ctx, client, token).await;
+    }
     let Some(claims) = verify_access_token(ctx, token).await? else {
         return Ok(json!({ "active": false }));
     };
@@ -379,6 +387,59 @@ pub async fn introspect(ctx: &Ctx<'_>, token: &str) -> Result<Value, OAuthError>
         }
     }
     Ok(Value::Object(out))
+}
+
+/// A refresh token is active for the client it was issued to while it is unused, unexpired,
+/// its family unrevoked and its user enabled; for anyone else it is `active: false`, like an
+/// unknown token (no probing other clients' tokens).
+async fn introspect_refresh(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<Value, OAuthError> {
+    let inactive = || Ok(json!({ "active": false }));
+    let now = crate::clock::now();
+    let digest = crypto::sha256(token.as_bytes());
+    let Some(rt) = ctx.store.find_refresh(&digest).await? else {
+        return inactive();
+    };
+    if rt.consumed_at.is_some() || rt.family_revoked_at.is_some() || rt.expires_at <= now {
+        return inactive();
+    }
+    let Some(family) = ctx.store.find_family(rt.family_id).await? else {
+        return inactive();
+    };
+    if family.tenant_id != ctx.tenant.id
+        || family.client_id != client.client_id
+        || family.revoked_at.is_some()
+    {
+        return inactive();
+    }
+    match ctx.store.find_user(ctx.tenant.id, family.user_id).await? {
+        Some(u) if !u.disabled => {}
+        _ => return inactive(),
+    }
+    if let Some(did) = family.device_id
+        && !crate::domain::devices::live(ctx.store, ctx.tenant.id, did).await?
+    {
+        return inactive();
+    }
+    let mut out = json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "client_id": family.client_id,
+        "sub": family.user_id.to_string(),
+        "iss": ctx.issuer,
+        "iat": rt.created_at.unix_timestamp(),
+        "exp": rt.expires_at.unix_timestamp(),
+    });
+    if !rt.scope.is_empty() {
+        out["scope"] = Value::String(rt.scope.clone());
+    }
+    if let Some(did) = family.device_id {
+        out["did"] = Value::String(did.to_string());
+    }
+    Ok(out)
 }
 
 /// RFC 7009: revokes `token` if it is a valid access token of `client`. Anything else

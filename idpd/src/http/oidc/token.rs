@@ -41,7 +41,7 @@ pub async fn introspect(State(state): State<AppState>, r: ClientRequest) -> Resp
         if r.client.public {
             return Err(OAuthError::invalid_client());
         }
-        token::introspect(&ctx, r.form.require("token")?).await
+        token::introspect(&ctx, &r.client, r.form.require("token")?).await
     }
     .await;
     json_reply(result)
