@@ -20,6 +20,7 @@ both_backends!(
     user_code_guesses_are_limited,
     device_page_refuses_forged_posts,
     device_grant_policy,
+    default_scopes_follow_the_grants,
 );
 
 const FAST: &[&str] = &["--device-poll-interval", "1"];
@@ -465,4 +466,31 @@ async fn device_grant_policy(backend: Backend) {
         (400, Some("invalid_grant")),
         "{v}"
     );
+}
+
+/// Issue 16 §6: a client registered with the device grant and no scopes may ask for the
+/// OpenID Connect scopes, as an authorization-code client registered the same way may.
+async fn default_scopes_follow_the_grants(backend: Backend) {
+    let s = setup_with(backend, &[]).await;
+    let idpd = &s.idpd;
+    let api = idpd.api();
+    let (st, t) = api
+        .create_tenant(json!({"name": "acme", "slug": "acme"}))
+        .await;
+    assert_eq!(st, 201, "{t}");
+    let (st, c) = api
+        .send(
+            reqwest::Method::POST,
+            "/tenants/acme/clients",
+            Some(json!({"name": "tv", "public": true, "grant_types": [GRANT_DEVICE]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let client_id = c["client"]["client_id"].as_str().unwrap();
+    assert_eq!(
+        c["client"]["scopes"],
+        json!(["openid", "profile", "email", "offline_access"])
+    );
+    let (st, d) = device_authorization(idpd, "acme", client_id, "openid email").await;
+    assert_eq!(st, 200, "{d}");
 }

@@ -398,7 +398,9 @@ pub struct ClientSettingsArgs {
     )]
     pub grants: Vec<String>,
 
-    /// Scope the client may request, repeatable, comma- or space-separated
+    /// Scope the client may request, repeatable, comma- or space-separated [default: openid,
+    /// profile, email, offline_access for grants that sign users in, plus devices with
+    /// jwt-bearer; none for client_credentials alone]
     #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',', value_parser = parse_scopes)]
     pub scopes: Vec<Scopes>,
 

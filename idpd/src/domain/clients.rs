@@ -27,6 +27,21 @@ pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// The scopes of a client registered without any: the OpenID Connect ones for every grant
+/// that signs a user in (and so yields ID tokens), `devices` too for device login, none for
+/// a client acting for itself (client_credentials asks for its own scopes).
+pub fn default_scopes(grant_types: &[String]) -> Vec<String> {
+    let has = |g: &str| grant_types.iter().any(|x| x == g);
+    let mut scopes = Vec::new();
+    if has(GRANT_AUTHORIZATION_CODE) || has(GRANT_DEVICE_CODE) || has(GRANT_JWT_BEARER) {
+        scopes.extend(["openid", "profile", "email", "offline_access"].map(String::from));
+    }
+    if has(GRANT_JWT_BEARER) {
+        scopes.push("devices".to_owned());
+    }
+    scopes
+}
+
 impl ClientRecord {
     pub fn allows_grant(&self, grant: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant)
@@ -88,14 +103,11 @@ pub async fn create(
     } else {
         req.grant_types.clone()
     };
-    let scopes =
-        if req.scopes.is_empty() && grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
-            ["openid", "profile", "email", "offline_access"]
-                .map(String::from)
-                .to_vec()
-        } else {
-            req.scopes.clone()
-        };
+    let scopes = if req.scopes.is_empty() {
+        default_scopes(&grant_types)
+    } else {
+        req.scopes.clone()
+    };
     let ttl = req
         .access_token_ttl_seconds
         .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL);
@@ -401,6 +413,18 @@ fn check_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_scopes_follow_the_grants() {
+        let g = |gs: &[&str]| default_scopes(&gs.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let oidc = ["openid", "profile", "email", "offline_access"];
+        assert_eq!(g(&[GRANT_AUTHORIZATION_CODE]), oidc);
+        assert_eq!(g(&[GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN]), oidc);
+        let mut devices = oidc.to_vec();
+        devices.push("devices");
+        assert_eq!(g(&[GRANT_DEVICE_CODE, GRANT_JWT_BEARER]), devices);
+        assert!(g(&[GRANT_CLIENT_CREDENTIALS]).is_empty());
+    }
 
     #[test]
     fn redirect_uri_registration_rules() {
