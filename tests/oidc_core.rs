@@ -139,7 +139,7 @@ async fn discovery_document(backend: Backend) {
     let keys = jwks["keys"].as_array().expect("keys");
     let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
     algs.sort();
-    assert_eq!(algs, ["ES256", "RS256"], "{jwks}");
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"], "{jwks}");
     for k in keys {
         assert_eq!(k["use"], "sig", "{k}");
         assert!(k["kid"].as_str().is_some_and(|kid| kid.len() >= 16), "{k}");

@@ -87,15 +87,8 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let (m, eddsa) = (master.clone(), tenant.access_token_alg == Alg::EdDSA);
-    let initial_keys = keys::generate_off_thread(move || {
-        let mut k = keys::initial_keys(&m, id)?;
-        if eddsa {
-            k.push(keys::new_key(&m, id, Alg::EdDSA, now)?);
-        }
-        Ok(k)
-    })
-    .await?;
+    let m = master.clone();
+    let initial_keys = keys::generate_off_thread(move || keys::initial_keys(&m, id)).await?;
 
     if let Some(s) = req.slug {
         tenant.slug = s;

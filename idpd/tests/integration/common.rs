@@ -59,11 +59,22 @@ pub async fn drop_pg(name: &str) {
 
 /// A tenant whose keys were made two hours ago, rotating every hour.
 pub async fn tenant_with_old_keys(store: &dyn Store, master: &MasterKey, slug: &str) -> Tenant {
+    tenant_with_old_keys_of(store, master, slug, &keys::ADVERTISED_ALGS).await
+}
+
+/// [`tenant_with_old_keys`] with keys of `algs` only (a tenant made by an older idpd).
+pub async fn tenant_with_old_keys_of(
+    store: &dyn Store,
+    master: &MasterKey,
+    slug: &str,
+    algs: &[shared::admin::Alg],
+) -> Tenant {
     let id = Uuid::now_v7();
     let two_hours_ago = idpd::clock::now() - Duration::hours(2);
     let keys: Vec<KeyRecord> = keys::initial_keys(master, id)
         .unwrap()
         .into_iter()
+        .filter(|k| algs.contains(&k.alg))
         .map(|k| KeyRecord {
             created_at: two_hours_ago,
             activates_at: two_hours_ago,

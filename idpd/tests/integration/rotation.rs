@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{drop_pg, stores, tenant_with_old_keys};
+use crate::common::{drop_pg, stores, tenant_with_old_keys, tenant_with_old_keys_of};
 use idpd::crypto::MasterKey;
 use idpd::domain::keys;
 use shared::admin::Alg;
@@ -34,13 +34,13 @@ async fn due_keys_rotate_once_across_instances() {
             made += r.await.unwrap();
         }
         assert_eq!(
-            made, 2,
-            "one new RS256 and one new ES256 key, not one per instance"
+            made, 3,
+            "one new key per advertised algorithm, not one per instance"
         );
 
         let now = idpd::clock::now();
         let views = keys::lifecycle(&store.list_keys(due.id).await.unwrap(), now);
-        for alg in [Alg::RS256, Alg::ES256] {
+        for alg in keys::ADVERTISED_ALGS {
             let of_alg: Vec<_> = views.iter().filter(|v| v.record.alg == alg).collect();
             assert_eq!(of_alg.len(), 2, "{alg:?}");
             let next = of_alg
@@ -57,9 +57,30 @@ async fn due_keys_rotate_once_across_instances() {
                     >= now + Duration::seconds(keys::DEFAULT_PREPUBLISH_SECONDS - 5)
             );
         }
-        assert_eq!(store.list_keys(fresh.id).await.unwrap().len(), 2, "not due");
+        assert_eq!(store.list_keys(fresh.id).await.unwrap().len(), 3, "not due");
         // Nothing more is due now.
         assert_eq!(keys::rotate_due(store.as_ref(), &master).await.unwrap(), 0);
+
+        // Issue 16: a tenant made before tenants had a key of every advertised algorithm
+        // gets the missing one pre-published, never active at once.
+        let mut legacy =
+            tenant_with_old_keys_of(store.as_ref(), &master, "legacy", &[Alg::RS256, Alg::ES256])
+                .await;
+        legacy.key_rotation_interval_seconds = Some(3 * 3600);
+        store.update_tenant(&legacy).await.unwrap();
+        assert_eq!(keys::rotate_due(store.as_ref(), &master).await.unwrap(), 1);
+        let after = keys::lifecycle(
+            &store.list_keys(legacy.id).await.unwrap(),
+            idpd::clock::now(),
+        );
+        assert_eq!(after.len(), 3, "only the missing algorithm");
+        let fresh_eddsa = after
+            .iter()
+            .find(|v| {
+                v.record.alg == Alg::EdDSA && v.record.created_at > now - Duration::minutes(1)
+            })
+            .expect("an EdDSA key for the legacy tenant");
+        assert_eq!(fresh_eddsa.state, shared::admin::KeyState::Next);
 
         store.close().await;
         if let Some(name) = pg {

@@ -75,11 +75,16 @@ pub fn new_key(
     })
 }
 
-/// The keys a new tenant starts with: RS256 (OIDC's default for ID tokens) and ES256 (the
-/// default for access tokens), both active at once; nothing has been signed yet.
+/// The signing algorithms discovery advertises (`id_token_signing_alg_values_supported`).
+pub const ADVERTISED_ALGS: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+
+/// The keys a new tenant starts with: one of every advertised algorithm, all active at once
+/// (nothing has been signed and no JWKS served yet). So a client or tenant switching to
+/// another algorithm later finds its key already published: a first key made on demand
+/// would sign before verifiers' cached JWKS (60 s) could know it.
 pub fn initial_keys(master: &MasterKey, tenant_id: Uuid) -> Result<Vec<KeyRecord>> {
     let at = now();
-    [Alg::RS256, Alg::ES256]
+    ADVERTISED_ALGS
         .into_iter()
         .map(|alg| new_key(master, tenant_id, alg, at))
         .collect()
@@ -94,9 +99,10 @@ pub async fn generate_off_thread<T: Send + 'static>(
         .map_err(|e| Error::Internal(anyhow::anyhow!("key generation task failed: {e}")))?
 }
 
-/// Makes sure the tenant has an active key of `alg`. A tenant (or client) switching to an
-/// algorithm it has no key for gets one, active at once: no token was ever signed with that
-/// algorithm, and verifiers refetch the JWKS on an unknown kid.
+/// Makes sure the tenant has an active key of `alg`. Tenants have a key of every advertised
+/// algorithm from their creation (and older tenants get the missing ones pre-published by
+/// [`rotate_due`]), so this only makes a key, active at once, for a tenant whose keys of
+/// `alg` were all retired by hand.
 pub async fn ensure_active(
     store: &dyn Store,
     master: &Arc<MasterKey>,
@@ -247,7 +253,9 @@ pub async fn rotate_due(store: &dyn Store, master: &Arc<MasterKey>) -> Result<us
     let mut made = 0;
     for (tenant_id, interval) in store.tenants_with_rotation().await? {
         let keys = store.list_keys(tenant_id).await?;
-        let mut algs: Vec<Alg> = keys.iter().map(|k| k.alg).collect();
+        // Every advertised algorithm: a tenant made before it had keys of each gets the
+        // missing ones here, pre-published like any rotation.
+        let mut algs: Vec<Alg> = keys.iter().map(|k| k.alg).chain(ADVERTISED_ALGS).collect();
         algs.sort_by_key(|a| a.as_str());
         algs.dedup();
         for alg in algs {
