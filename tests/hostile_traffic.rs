@@ -303,3 +303,42 @@ async fn request_ids_and_client_addresses_cannot_be_forged() {
     assert!(!log.to_string().contains(&huge[..100]));
     assert!(!s.idpd.logs.text().contains(&huge[..100]));
 }
+
+/// Issue 16 §6: the admin listener answers only for IP literals, localhost and its configured
+/// names: a page that rebinds its DNS name to 127.0.0.1 cannot read /metrics or the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_refuses_foreign_host_names() {
+    let s = setup_with(Backend::Sqlite, &["--admin-hosts", "idp-admin.internal"]).await;
+    let admin = s.idpd.admin;
+    for (host, want) in [
+        ("evil.example:8081", 421),
+        ("evil.example", 421),
+        ("127.0.0.1", 200),
+        ("localhost:8081", 200),
+        ("[::1]:8081", 200),
+        ("IDP-ADMIN.internal:8081", 200),
+    ] {
+        let mut c = connect_from([127, 0, 0, 1], admin).await;
+        c.write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let answer = closed_within(&mut c, Duration::from_secs(5)).await.unwrap();
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {want}")),
+            "{host}: {answer}"
+        );
+        if want == 421 {
+            assert!(answer.contains("misdirected_request"), "{answer}");
+        }
+    }
+    // The public listener answers for any host (it sits behind the operator's names).
+    let mut c = connect_from([127, 0, 0, 1], s.idpd.public).await;
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = closed_within(&mut c, Duration::from_secs(5)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -140,6 +140,10 @@ pub struct ConfigArgs {
         value_name = "DAYS"
     )]
     pub audit_retention_days: Option<String>,
+    /// Comma-separated host names the admin listener answers for, besides IP addresses and
+    /// localhost (a request naming any other host is refused: DNS rebinding) [default: none].
+    #[arg(long, global = true, env = "IDPD_ADMIN_HOSTS", value_name = "HOSTS")]
+    pub admin_hosts: Option<String>,
 }
 
 /// Environment variables idpd reads; any other `IDPD_*` variable is a typo and an error.
@@ -167,6 +171,7 @@ pub const ENV_VARS: &[&str] = &[
     "IDPD_MAX_CONNECTIONS_PER_ADDRESS",
     "IDPD_TRUSTED_PROXIES",
     "IDPD_AUDIT_RETENTION_DAYS",
+    "IDPD_ADMIN_HOSTS",
 ];
 
 /// The YAML file, as written.
@@ -195,6 +200,7 @@ pub struct FileConfig {
     max_connections_per_address: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     audit_retention_days: Option<i64>,
+    admin_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -236,6 +242,9 @@ pub struct Config {
     pub connections: Connections,
     /// How long audit events are kept.
     pub audit_retention_days: i64,
+    /// Host names (lower case, without port) the admin listener answers for, besides IP
+    /// literals and `localhost`.
+    pub admin_hosts: Arc<[String]>,
 }
 
 /// How long a connection may take over each part of a request.
@@ -465,10 +474,32 @@ impl Config {
             1..=36_500,
             "days",
         )?;
+        let admin_hosts = match a.admin_hosts {
+            Some(v) => v.split(',').map(str::to_owned).collect(),
+            None => file.admin_hosts.unwrap_or_default(),
+        }
+        .into_iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            let ok = h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if ok {
+                Ok(h)
+            } else {
+                Err(invalid(
+                    "admin_hosts",
+                    format!("{h:?} is not a host name like admin.example.com"),
+                ))
+            }
+        })
+        .collect::<Result<Arc<[String]>, _>>()?;
         let public_origin = url::Url::parse(&public_url)
             .map(|u| u.origin().ascii_serialization())
             .map_err(|e| invalid("public_url", e.to_string()))?;
         Ok(Config {
+            admin_hosts,
             audit_retention_days,
             connections,
             device_timing,
@@ -546,6 +577,10 @@ impl Config {
             Value::Number(self.device_timing.interval_seconds.into()),
         );
         m.insert(
+            "admin_hosts",
+            Value::Sequence(self.admin_hosts.iter().map(|h| s(h)).collect()),
+        );
+        m.insert(
             "audit_retention_days",
             Value::Number(self.audit_retention_days.into()),
         );
@@ -611,6 +646,7 @@ max_connections: 10000            # public listener; lowered to what the open-fi
 max_connections_per_address: 256  # per client address (IPv6: per /64) on the public listener
 trusted_proxies: []               # e.g. [10.0.0.0/8]: proxies whose X-Forwarded-For is believed
 audit_retention_days: 90          # audit events older than this are deleted
+admin_hosts: []                   # host names of the admin listener besides IPs and localhost
 ";
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -29,4 +29,6 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const INTERNAL: &str = "internal_error";
     pub const UNAVAILABLE: &str = "unavailable";
+    /// 421: the admin listener does not answer for the request's `Host`.
+    pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
 }

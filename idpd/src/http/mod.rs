@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::domain::audit::{NewAuditEvent, Outcome};
@@ -85,6 +85,9 @@ struct Envelope {
     /// `Strict-Transport-Security` on every answer: the public listener of an https
     /// `public_url` (served over TLS by idpd or by a proxy in front of it).
     hsts: bool,
+    /// The admin listener's host names besides IP literals and localhost (`None` on the
+    /// public listener, which answers for any host).
+    admin_hosts: Option<Arc<[String]>>,
 }
 
 /// Two years, the HSTS preload list's minimum; subdomains are the operator's to decide.
@@ -97,6 +100,7 @@ impl Envelope {
             listener,
             trusted_proxies: state.config.connections.trusted_proxies.clone(),
             hsts: listener == "public" && state.config.public_https(),
+            admin_hosts: (listener == "admin").then(|| state.config.admin_hosts.clone()),
         }
     }
 
@@ -134,10 +138,20 @@ impl Envelope {
             path = %req.uri().path(),
             request_id = %id.to_str().unwrap_or(""),
         );
-        let res = REQUEST
-            .scope(meta, next.run(req))
-            .instrument(span.clone())
-            .await;
+        let res = match &env.admin_hosts {
+            Some(names) if !host_allowed(&req, names) => error::ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                shared::error::codes::MISDIRECTED_REQUEST,
+                "the admin listener does not answer for this host (see admin_hosts)",
+            )
+            .into_response(),
+            _ => {
+                REQUEST
+                    .scope(meta, next.run(req))
+                    .instrument(span.clone())
+                    .await
+            }
+        };
         let mut res = error::finish(res, &id);
         res.headers_mut().insert(REQUEST_ID, id);
         if env.hsts {
@@ -158,6 +172,31 @@ impl Envelope {
         drop(_in);
         res
     }
+}
+
+/// Whether the admin listener answers a request naming its host: an IP literal, localhost
+/// or a configured name. A web page that rebinds its own DNS name to 127.0.0.1 still sends
+/// its name, and is refused (DNS rebinding against `/metrics` and the OpenAPI document).
+fn host_allowed(req: &Request, names: &[String]) -> bool {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.host().to_owned())
+        .or_else(|| {
+            let h = req.headers().get(axum::http::header::HOST)?.to_str().ok()?;
+            let authority: axum::http::uri::Authority = h.parse().ok()?;
+            Some(authority.host().to_owned())
+        });
+    let Some(host) = host else {
+        // HTTP/1.0 without Host: not a browser's request.
+        return true;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>().is_ok()
+        || host == "localhost"
+        || host.ends_with(".localhost")
+        || names.contains(&host)
 }
 
 /// At most 64 characters of letters, digits, `-`, `_`, `.`, `:` (a UUID, a ULID, a trace
