@@ -403,3 +403,65 @@ async fn metrics_count_requests_tokens_and_logins(backend: Backend) {
     // The pool gauges are there, and the maximum is the configured one.
     assert!(metric(idpd, "idpd_db_connections", &[("state", "max")]).await >= 1.0);
 }
+
+both_backends!(refusals_code_requests_and_logouts_are_audited);
+
+/// Issue 16 §5: failed admin authentication (throttled per source), e-mail code requests and
+/// logouts are in the audit log, without secrets.
+async fn refusals_code_requests_and_logouts_are_audited(backend: Backend) {
+    let s = setup(backend).await;
+    let idpd = &s.idpd;
+    let client_id = acme_with_web_client(idpd).await;
+    let admin = format!("http://{}/api/v1/tenants", idpd.admin);
+    let http = http_client();
+    for _ in 0..40 {
+        let res = http
+            .get(&admin)
+            .bearer_auth("idp_at_not-a-real-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+    }
+    let res = http.get(&admin).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+
+    let (verifier, challenge) = pkce();
+    let mut b = Browser::new(idpd);
+    let q = login(&mut b, idpd, &client_id, &challenge, "audited@example.com").await;
+    let (st, tokens) = redeem(idpd, &client_id, &q["code"], &verifier).await;
+    assert_eq!(st, 200, "{tokens}");
+    let p = b
+        .get(&format!(
+            "/t/acme/logout?id_token_hint={}",
+            tokens["id_token"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(p.status, 200);
+
+    let ctl = idpd.ctl();
+    let all = events(
+        &ctl.run(["audit", "list", "--limit", "1000", "-o", "json"])
+            .ok()
+            .json(),
+    );
+    let refusals = find(&all, "admin.authenticate");
+    // 30 per source and minute, plus the first refusal past them (a minute boundary in the
+    // middle of the loop may allow a second window).
+    assert!(
+        (31..=62).contains(&refusals.len()),
+        "{} refusals audited",
+        refusals.len()
+    );
+    assert!(refusals.iter().all(|e| e["outcome"] == "failure"
+        && e["client_ip"] == "127.0.0.1"
+        && !e.to_string().contains("not-a-real-token")));
+    let requested = find(&all, "login.code_request");
+    assert_eq!(requested.len(), 1, "{all:#?}");
+    assert_eq!(requested[0]["target"], "audited@example.com");
+    assert_eq!(requested[0]["outcome"], "success");
+    let logouts = find(&all, "logout");
+    assert_eq!(logouts.len(), 1, "{all:#?}");
+    assert_eq!(logouts[0]["outcome"], "success");
+    assert!(logouts[0]["actor"].as_str().unwrap().starts_with("user:"));
+}

@@ -140,6 +140,32 @@ async fn daemon_signs_in_with_its_key_until_revoked(backend: Backend) {
         (400, Some("invalid_grant")),
         "{e}"
     );
+
+    // Issue 16 §5: the user's own device changes and every device login are audited.
+    let count = |items: &[Value], action: &str, outcome: &str| {
+        items
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .count()
+    };
+    let (code, log) = api
+        .send(Method::GET, "/audit?tenant=acme&limit=1000", None)
+        .await;
+    assert_eq!(code, 200, "{log}");
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(count(items, "device.register", "success"), 2, "{log:#}");
+    assert_eq!(count(items, "device.remove", "success"), 1, "{log:#}");
+    assert_eq!(count(items, "device.remove", "failure"), 1, "{log:#}");
+    assert!(count(items, "login.device", "success") >= 3, "{log:#}");
+    assert!(count(items, "login.device", "failure") >= 2, "{log:#}");
+    let refused = items
+        .iter()
+        .find(|e| e["action"] == "login.device" && e["outcome"] == "failure")
+        .unwrap();
+    assert!(
+        refused["target"].is_string() && refused["client_ip"] == "127.0.0.1",
+        "{refused}"
+    );
 }
 
 async fn registration_rules(backend: Backend) {

@@ -36,6 +36,44 @@ pub async fn create(store: &dyn Store, name: &str, expires_in: Option<Duration>)
 
 /// Checks a presented bearer token. Lookup is by digest, so the database never sees the
 /// token; the digest is compared again in constant time after the lookup.
+/// Failed admin authentications audited per source and minute; past that only the first
+/// refusal of the minute is (a flood must not write a row per request).
+const AUDITED_FAILURES_PER_SOURCE: super::rate_limit::Limit = super::rate_limit::Limit {
+    max: 30,
+    window_seconds: 60,
+};
+
+/// Records a refused admin authentication (`why`: missing, malformed or invalid), throttled
+/// per source address.
+pub async fn audit_refusal(store: &dyn Store, why: &str) {
+    use super::audit::{self, Outcome};
+    let event = audit::event_here(None, "anonymous", "admin.authenticate", Outcome::Failure);
+    let source = event
+        .client_ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .map(super::rate_limit::source)
+        .unwrap_or_default();
+    let key = format!("admin-auth-fail:{source}");
+    match super::rate_limit::hit_counted(store, &key, AUDITED_FAILURES_PER_SOURCE).await {
+        Ok(Ok(())) => {}
+        Ok(Err(over)) if over.first => {}
+        Ok(Err(_)) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count a failed admin authentication");
+            return;
+        }
+    }
+    audit::record(
+        store,
+        super::audit::NewAuditEvent {
+            reason: Some(why.to_owned()),
+            ..event
+        },
+    )
+    .await;
+}
+
 pub async fn authenticate(store: &dyn Store, presented: &str) -> Result<AdminToken> {
     if !presented.starts_with(PREFIX) || presented.len() > 256 {
         return Err(Error::Unauthenticated);

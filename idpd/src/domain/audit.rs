@@ -43,6 +43,37 @@ impl NewAuditEvent {
     }
 }
 
+/// Where the request being served comes from (its request id and client address): the
+/// serving layer registers how to read it once at start; the domain reads it only when it
+/// records an event.
+pub type RequestSource = fn() -> (Option<String>, Option<std::net::IpAddr>);
+
+static REQUEST_SOURCE: std::sync::OnceLock<RequestSource> = std::sync::OnceLock::new();
+
+/// Registers the serving layer's [`RequestSource`] (the first registration wins).
+pub fn set_request_source(source: RequestSource) {
+    let _ = REQUEST_SOURCE.set(source);
+}
+
+/// An event of the request being served, in `tenant`: request id and client address filled
+/// in (empty outside a request).
+pub fn event_here(
+    tenant: Option<(uuid::Uuid, &str)>,
+    actor: impl Into<String>,
+    action: &str,
+    outcome: Outcome,
+) -> NewAuditEvent {
+    let mut event = NewAuditEvent::new(actor, action, outcome);
+    if let Some((id, slug)) = tenant {
+        event.tenant_id = Some(id);
+        event.tenant = Some(slug.to_owned());
+    }
+    let (request_id, peer) = REQUEST_SOURCE.get().map(|f| f()).unwrap_or((None, None));
+    event.request_id = request_id;
+    event.client_ip = peer.map(|p| p.to_string());
+    event
+}
+
 /// Records `event` without holding up the answer.
 pub fn record_in_background(store: std::sync::Arc<dyn Store>, event: NewAuditEvent) {
     tokio::spawn(async move { record(store.as_ref(), event).await });

@@ -277,6 +277,44 @@ pub async fn register(
     user_id: Uuid,
     req: Registration,
 ) -> Result<Device> {
+    let result = register_checked(store, tenant, binding, user_id, req).await;
+    let target = result.as_ref().ok().map(|d| d.id.to_string());
+    audited(store, tenant, user_id, "device.register", target, &result).await;
+    result
+}
+
+/// An audit event for a user's own device change (the admin API records its own).
+async fn audited<T>(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_id: Uuid,
+    action: &str,
+    target: Option<String>,
+    result: &Result<T>,
+) {
+    use super::audit::{self, Outcome};
+    let outcome = match result {
+        Ok(_) => Outcome::Success,
+        Err(_) => Outcome::Failure,
+    };
+    let mut event = audit::event_here(
+        Some((tenant.id, &tenant.slug)),
+        format!("user:{user_id}"),
+        action,
+        outcome,
+    );
+    event.target = target;
+    event.reason = result.as_ref().err().map(|e| e.reason().to_owned());
+    audit::record(store, event).await;
+}
+
+async fn register_checked(
+    store: &dyn Store,
+    tenant: &Tenant,
+    binding: Binding<'_>,
+    user_id: Uuid,
+    req: Registration,
+) -> Result<Device> {
     let mut errors = Vec::new();
     let name = check_text("name", &req.name, MAX_NAME, &mut errors);
     let platform = check_text("platform", &req.platform, MAX_PLATFORM, &mut errors);
@@ -352,11 +390,20 @@ pub async fn revoke(
     owner: Option<Uuid>,
 ) -> Result<Uuid> {
     let not_found = || Error::NotFound(format!("device {key:?}"));
-    let id = Uuid::parse_str(key).map_err(|_| not_found())?;
-    if !store.revoke_device(tenant.id, id, owner, now()).await? {
-        return Err(not_found());
+    let result = async {
+        let id = Uuid::parse_str(key).map_err(|_| not_found())?;
+        if !store.revoke_device(tenant.id, id, owner, now()).await? {
+            return Err(not_found());
+        }
+        Ok(id)
     }
-    Ok(id)
+    .await;
+    // A user's own removal; an operator's goes through the admin API's audit.
+    if let Some(user_id) = owner {
+        let target = Some(key.chars().take(64).collect());
+        audited(store, tenant, user_id, "device.remove", target, &result).await;
+    }
+    result
 }
 
 /// RFC 8628 §6.1: 20 consonants, no vowels (no words) and nothing easily confused.

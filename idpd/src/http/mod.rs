@@ -36,6 +36,7 @@ pub const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
 /// Routes of the public listener.
 pub fn public_router(state: AppState) -> Router {
+    crate::domain::audit::set_request_source(request_here);
     let envelope = Envelope::new(&state, "public");
     Router::new()
         .merge(health::router())
@@ -58,6 +59,7 @@ pub fn public_router(state: AppState) -> Router {
 
 /// Routes of the admin listener. The admin API is never mounted on the public listener.
 pub fn admin_router(state: AppState) -> Router {
+    crate::domain::audit::set_request_source(request_here);
     let envelope = Envelope::new(&state, "admin");
     admin::router(state.clone())
         .route("/metrics", axum::routing::get(metrics::export))
@@ -243,11 +245,7 @@ pub(crate) fn audit_event_here(
     action: &str,
     outcome: Outcome,
 ) -> NewAuditEvent {
-    let mut event = NewAuditEvent::new(actor, action, outcome);
-    let (request_id, peer) = request_here();
-    event.request_id = request_id;
-    event.client_ip = peer.map(|p| p.to_string());
-    event
+    crate::domain::audit::event_here(None, actor, action, outcome)
 }
 
 /// The request id and the client's address of the request being served (for audit events

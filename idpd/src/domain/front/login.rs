@@ -72,7 +72,9 @@ pub async fn submit_email(
         return answer.in_locales(locales);
     }
     let ctx = &front.ctx;
-    let answer = match login::request_code(ctx.store, ctx.tenant, &flow, email, front.peer).await {
+    let result = login::request_code(ctx.store, ctx.tenant, &flow, email, front.peer).await;
+    audit_code_request(front, email, &result).await;
+    let answer = match result {
         Ok(to_send) => {
             if let Some(c) = to_send {
                 send_code(front, &flow, c);
@@ -90,6 +92,28 @@ pub async fn submit_email(
         }
     };
     answer.in_locales(locales)
+}
+
+/// One audit event per code request: the address asked for (never the code), whether a
+/// code went out. Invalid addresses and refusals past the first of a window are not
+/// recorded (nothing useful, and a flood must not write a row per post).
+async fn audit_code_request(
+    front: &Front<'_>,
+    email: &str,
+    result: &Result<Option<login::CodeToSend>, LoginError>,
+) {
+    let (outcome, reason) = match result {
+        Ok(Some(_)) => (Outcome::Success, None),
+        Ok(None) => (Outcome::Failure, Some("may_not_sign_in")),
+        Err(LoginError::RateLimited { first: true, .. }) => {
+            (Outcome::Failure, Some("rate_limited"))
+        }
+        _ => return,
+    };
+    let mut event = front.event("anonymous", "login.code_request", outcome);
+    event.target = crate::domain::users::normalize_email(email).ok();
+    event.reason = reason.map(str::to_owned);
+    audit::record(front.ctx.store, event).await;
 }
 
 /// Mails the code and link in the background: the answer takes the same time whether or not

@@ -78,6 +78,13 @@ pub async fn logout(
             });
         }
         try_store!(login::end_session(ctx.store, ctx.tenant.id, v, front.now).await);
+        let mut event = front.event(
+            format!("user:{}", s.user_id),
+            "logout",
+            crate::domain::audit::Outcome::Success,
+        );
+        event.target = Some(s.id.to_string());
+        crate::domain::audit::record(ctx.store, event).await;
     } else if hint.is_none() && target.is_none() {
         return Answer::page(Page::SignedOut);
     }

@@ -28,12 +28,50 @@ const MAX_JTI_LEN: usize = 256;
 /// The precision of a device's `last_used_at`.
 const DEVICE_TOUCH_INTERVAL_SECONDS: i64 = 60;
 
-/// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
+/// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`. Every device login, granted or
+/// refused, is an audit event (`login.device`, target the device the assertion names).
 pub async fn grant(
     ctx: &Ctx<'_>,
     client: &ClientRecord,
     assertion: &str,
     scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    use crate::domain::audit::{self, Outcome};
+    let mut login = Login::default();
+    let result = device_login(ctx, client, assertion, scope, &mut login).await;
+    // An outage is not a login attempt's outcome: nothing to record.
+    if result.as_ref().err().is_some_and(|e| e.internal.is_some()) {
+        return result;
+    }
+    let (actor, outcome) = match (&result, login.user) {
+        (Ok(_), Some(user)) => (format!("user:{user}"), Outcome::Success),
+        _ => (format!("client:{}", client.client_id), Outcome::Failure),
+    };
+    let mut event = audit::event_here(
+        Some((ctx.tenant.id, &ctx.tenant.slug)),
+        actor,
+        "login.device",
+        outcome,
+    );
+    event.target = login.device.map(|d| d.to_string());
+    event.reason = result.as_ref().err().map(|e| e.description.clone());
+    audit::record(ctx.store, event).await;
+    result
+}
+
+/// What a device login got as far as knowing, for its audit event.
+#[derive(Default)]
+struct Login {
+    device: Option<Uuid>,
+    user: Option<Uuid>,
+}
+
+async fn device_login(
+    ctx: &Ctx<'_>,
+    client: &ClientRecord,
+    assertion: &str,
+    scope: Option<&str>,
+    login: &mut Login,
 ) -> Result<TokenResponse, OAuthError> {
     check_grant(client, GRANT_JWT_BEARER)?;
     let invalid = || OAuthError::invalid_grant("the assertion is not valid");
@@ -45,6 +83,7 @@ pub async fn grant(
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(invalid)?;
+    login.device = Some(device_id);
     let device = ctx
         .store
         .find_device(ctx.tenant.id, device_id)
@@ -71,6 +110,7 @@ pub async fn grant(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let user = live_user(ctx, device.user_id).await?;
+    login.user = Some(user.id);
     let scopes = scope::narrow(scope, &client.scopes)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid())?;
     let at = crate::clock::now();

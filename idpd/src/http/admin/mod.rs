@@ -108,6 +108,7 @@ impl utoipa::Modify for BearerAuth {
 /// Checks `Authorization: Bearer <admin token>` (RFC 6750 §3 challenges on failure).
 async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        admin_tokens::audit_refusal(state.store.as_ref(), "missing_token").await;
         return ApiError {
             www_authenticate: Some("Bearer realm=\"idpd-admin\""),
             ..ApiError::new(
@@ -125,6 +126,7 @@ async fn require_admin(State(state): State<AppState>, mut req: Request, next: Ne
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
     let Some(token) = token else {
+        admin_tokens::audit_refusal(state.store.as_ref(), "malformed_authorization").await;
         return ApiError {
             www_authenticate: Some("Bearer realm=\"idpd-admin\", error=\"invalid_request\""),
             ..ApiError::new(
@@ -140,6 +142,11 @@ async fn require_admin(State(state): State<AppState>, mut req: Request, next: Ne
             req.extensions_mut().insert(t);
             next.run(req).await
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => {
+            if matches!(e, crate::domain::Error::Unauthenticated) {
+                admin_tokens::audit_refusal(state.store.as_ref(), "invalid_token").await;
+            }
+            ApiError::from(e).into_response()
+        }
     }
 }
