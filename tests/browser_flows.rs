@@ -630,6 +630,46 @@ async fn brokered_login_through_an_upstream(backend: Backend) {
         claims.email().map(|e| e.as_str()),
         Some("grace@corp.example")
     );
+
+    // Routed by the address typed on the login page: the form's POST is answered with a
+    // redirect to the upstream, which the page's CSP `form-action` must allow (browsers
+    // check every redirect after a form post; issue 16).
+    let api = s.idpd.api();
+    let (st, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/tenants/acme/providers/native/default",
+            None,
+        )
+        .await;
+    assert!(st == 200 || st == 204, "{st}");
+    let (st, _) = api
+        .send(
+            reqwest::Method::PATCH,
+            "/tenants/acme/providers/corp",
+            Some(json!({"email_domains": ["corp.example"]})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    // Signed out as far as idpd knows: its cookies are gone.
+    chrome
+        .goto(&format!("{issuer}/.well-known/openid-configuration"))
+        .await;
+    chrome.clear_cookies().await;
+    let a = rp.attempt(None, &[]);
+    chrome.goto(&a.url).await;
+    chrome
+        .wait_for_url("the login page", |u| u.contains("/t/acme/login?flow="))
+        .await;
+    chrome.shot("routed-login-email").await;
+    chrome.type_into("#email", "grace@corp.example").await;
+    chrome.click("button[type=submit]").await;
+    let q = at_app(&mut chrome, &app, "app-after-routed-login").await;
+    let (claims, _) = rp.finish(a, &q).await;
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("grace@corp.example")
+    );
 }
 
 /// The e-mail code login and the token exchange with an `https://localhost` public URL

@@ -274,6 +274,12 @@ impl Chrome {
         v.as_array().cloned().unwrap_or_default()
     }
 
+    /// Deletes every cookie the current page can see (WebDriver "Delete All Cookies"): the
+    /// browser of someone else, as far as that site is concerned.
+    pub async fn clear_cookies(&self) {
+        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
     /// Keeps the page as two screenshots (desktop and phone width), named `NN-label-*.png`.
     pub async fn shot(&mut self, label: &str) {
         self.taken += 1;

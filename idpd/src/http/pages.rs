@@ -77,6 +77,23 @@ pub fn ctx_texts(t: &'static Texts) -> minijinja::Value {
     }
 }
 
+/// The pages' Content-Security-Policy: nothing but their own inline style and images, no
+/// framing, and forms that post only to this origin.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Widens a page's `form-action` to `targets` (CSP source expressions): browsers check
+/// every redirect that follows a form post, so a form whose answer sends the browser to a
+/// client's redirect URI or to an upstream must name them.
+pub fn allow_form_targets(res: &mut Response, targets: &[String]) {
+    if targets.is_empty() {
+        return;
+    }
+    let csp = format!("{CSP} {}", targets.join(" "));
+    if let Ok(v) = header::HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// SEC-08/09: no framing, no scripts, no caching, and no `Referer` on any request that leaves
 /// the public origin. `same-origin` rather than `no-referrer`: under `no-referrer` browsers
 /// send `Origin: null` with the pages' own form POSTs, and the CSRF check (`http/csrf.rs`)
@@ -84,10 +101,7 @@ pub fn ctx_texts(t: &'static Texts) -> minijinja::Value {
 pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
     [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
@@ -98,6 +112,40 @@ pub fn html_headers() -> [(header::HeaderName, &'static str); 6] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_targets_widen_form_action_only() {
+        use crate::domain::front::login::csp_source;
+        assert_eq!(
+            csp_source("https://App.example:8443/cb?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            csp_source("http://127.0.0.1:9/cb").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            csp_source("com.example.app:/oauth2redirect").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(csp_source("not a url"), None);
+        let mut res = Pages::new().render(StatusCode::OK, "base.html", minijinja::context! {});
+        assert!(
+            res.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .ends_with("form-action 'self'")
+        );
+        allow_form_targets(&mut res, &["https://app.example".into()]);
+        let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.ends_with("form-action 'self' https://app.example"),
+            "{csp}"
+        );
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    }
 
     #[tokio::test]
     async fn templates_render_and_escape() {

@@ -14,18 +14,63 @@ use crate::i18n;
 use crate::mail::Mail;
 
 /// The login form of a flow.
-fn form(flow: LoginFlow, secret: &str, notice: Option<LoginNotice>) -> Answer {
+async fn form(
+    front: &Front<'_>,
+    flow: LoginFlow,
+    secret: &str,
+    notice: Option<LoginNotice>,
+) -> Answer {
+    let form_targets = form_targets(front, &flow).await;
     Answer::page(Page::Login {
         csrf: LoginFlow::csrf_token(secret),
         flow: Box::new(flow),
         notice,
+        form_targets,
     })
+}
+
+/// The CSP sources of where the login forms may lead, besides this origin: the client's
+/// redirect URI (unless the flow resumes one of idpd's own pages) and the authorization
+/// endpoints of the upstreams that e-mail domains route to.
+async fn form_targets(front: &Front<'_>, flow: &LoginFlow) -> Vec<String> {
+    let mut out = Vec::new();
+    if flow.resume.is_none() {
+        out.extend(csp_source(&flow.request.redirect_uri));
+    }
+    match crate::domain::providers::list(front.ctx.store, front.ctx.tenant).await {
+        Ok(providers) => out.extend(
+            providers
+                .iter()
+                .filter(|p| p.is_external() && !p.config.email_domains.is_empty())
+                .filter_map(|p| csp_source(&p.config.authorization_endpoint)),
+        ),
+        // The page still works for the native login; routing to an upstream is what a
+        // browser would then refuse.
+        Err(e) => tracing::warn!(error = %e, "cannot list providers for the login page's CSP"),
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A URL as a CSP source expression: its origin (`https://host:port`), or `scheme:` for a
+/// custom scheme (a native app's redirect URI); `None` if it cannot be written safely.
+pub fn csp_source(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let source = match u.origin() {
+        url::Origin::Tuple(..) => u.origin().ascii_serialization(),
+        url::Origin::Opaque(_) => format!("{}:", u.scheme()),
+    };
+    source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".:/-[]+".contains(&b))
+        .then_some(source)
 }
 
 /// `GET {issuer}/login?flow=…`.
 pub async fn page(front: &Front<'_>, browser: &Browser, flow_id: Option<&str>) -> Answer {
     match try_store!(owned_flow(front, browser, flow_id).await) {
-        Some((flow, secret)) => form(flow, &secret, None),
+        Some((flow, secret)) => form(front, flow, &secret, None).await,
         None => Answer::problem(Problem::FlowExpired),
     }
 }
@@ -81,14 +126,22 @@ pub async fn submit_email(
             }
             Answer::redirect(super::authorize::login_page(front, &flow))
         }
-        Err(LoginError::InvalidEmail) => form(flow, &secret, Some(LoginNotice::InvalidEmail)),
+        Err(LoginError::InvalidEmail) => {
+            form(front, flow, &secret, Some(LoginNotice::InvalidEmail)).await
+        }
         Err(LoginError::RateLimited { retry_after, .. }) => {
             flow.email = None;
-            form(flow, &secret, Some(LoginNotice::TooMany { retry_after }))
+            form(
+                front,
+                flow,
+                &secret,
+                Some(LoginNotice::TooMany { retry_after }),
+            )
+            .await
         }
         Err(LoginError::Store(e)) => Answer::store_failed(e),
         Err(LoginError::InvalidCode | LoginError::UseTheLink) => {
-            form(flow, &secret, Some(LoginNotice::WrongCode))
+            form(front, flow, &secret, Some(LoginNotice::WrongCode)).await
         }
     };
     answer.in_locales(locales)
@@ -241,10 +294,18 @@ pub async fn complete(
         Ok(u) => u,
         Err(LoginError::Store(e)) => return Answer::store_failed(e).for_flow(&flow),
         Err(LoginError::RateLimited { retry_after, .. }) => {
-            return form(flow, secret, Some(LoginNotice::TooMany { retry_after }));
+            return form(
+                front,
+                flow,
+                secret,
+                Some(LoginNotice::TooMany { retry_after }),
+            )
+            .await;
         }
-        Err(LoginError::UseTheLink) => return form(flow, secret, Some(LoginNotice::UseTheLink)),
-        Err(_) => return form(flow, secret, Some(LoginNotice::WrongCode)),
+        Err(LoginError::UseTheLink) => {
+            return form(front, flow, secret, Some(LoginNotice::UseTheLink)).await;
+        }
+        Err(_) => return form(front, flow, secret, Some(LoginNotice::WrongCode)).await,
     };
     let tenant = front.ctx.tenant;
     // A new session id at every login: nothing from before the login is reused (SEC-18).

@@ -121,6 +121,10 @@ pub enum Page {
         flow: Box<LoginFlow>,
         csrf: String,
         notice: Option<LoginNotice>,
+        /// Where the page's forms may end up besides this origin (CSP `form-action`): the
+        /// client's redirect URI (after the code) and the upstreams the address can be
+        /// routed to (after the address). Browsers check every redirect of a form post.
+        form_targets: Vec<String>,
     },
     /// "Sign out of {tenant}?" with a form carrying `csrf`.
     ConfirmLogout {

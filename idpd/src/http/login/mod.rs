@@ -152,7 +152,12 @@ fn render(state: &AppState, ep: &TenantEndpoint, t: &'static Texts, page: Page) 
     let base = ep.issuer_path();
     let pages = &state.pages;
     match page {
-        Page::Login { flow, csrf, notice } => {
+        Page::Login {
+            flow,
+            csrf,
+            notice,
+            form_targets,
+        } => {
             let t = texts_for(tenant, &flow.request.ui_locales);
             let (status, error, retry) = match notice {
                 None => (StatusCode::OK, None, None),
@@ -188,6 +193,7 @@ fn render(state: &AppState, ep: &TenantEndpoint, t: &'static Texts, page: Page) 
             if let Some(r) = retry {
                 super::error::retry_after(&mut res, r);
             }
+            super::pages::allow_form_targets(&mut res, &form_targets);
             res
         }
         Page::ConfirmLogout { csrf } => {
