@@ -300,7 +300,7 @@ async fn graceful_shutdown_finishes_in_flight_requests(backend: Backend) {
     let mut conn = std::net::TcpStream::connect(s.idpd.admin).unwrap();
     write!(
         conn,
-        "POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+        "POST /api/v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         s.idpd.admin_token(),
         body.len()

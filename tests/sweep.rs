@@ -1424,7 +1424,7 @@ async fn request_heads_are_limited(backend: Backend) {
     ] {
         let head = |kib: usize| {
             format!(
-                "GET {path} HTTP/1.1\r\nHost: x\r\nCookie: c={}\r\nConnection: close\r\n\r\n",
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: c={}\r\nConnection: close\r\n\r\n",
                 "c".repeat(kib * 1024)
             )
             .into_bytes()
