@@ -516,11 +516,25 @@ async fn workers(env: &Env, t: &Tenant, flow: &str, n: usize) -> anyhow::Result<
                 .to_owned();
             let key = Arc::new(Ed25519KeyPair::generate().map_err(|_| anyhow!("key generation"))?);
             let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.public_key().as_ref())});
+            // Proof of possession: the new key signs the issuer, the access token's hash
+            // and a fresh jti.
+            let ath =
+                b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, at.as_bytes()).as_ref());
+            let claims = json!({
+                "aud": format!("{}/t/{}", env.public_url, t.slug), "ath": ath,
+                "iat": now(), "jti": uuid::Uuid::new_v4().to_string(),
+            });
+            let input = format!(
+                "{}.{}",
+                b64(br#"{"alg":"EdDSA","typ":"device-registration+jwt"}"#),
+                b64(claims.to_string().as_bytes())
+            );
+            let proof = format!("{input}.{}", b64(key.sign(input.as_bytes()).as_ref()));
             let res = env
                 .http
                 .post(format!("{}/t/{}/devices", env.public, t.slug))
                 .bearer_auth(at)
-                .json(&json!({"name": "bench", "platform": "linux", "public_key": jwk}))
+                .json(&json!({"name": "bench", "platform": "linux", "public_key": jwk, "proof": proof}))
                 .send()
                 .await?;
             let status = res.status();
