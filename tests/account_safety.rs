@@ -73,6 +73,15 @@ async fn signed_in(
     (b, tokens)
 }
 
+/// Where an authorization request with `prompt=none` sends the browser `b`.
+async fn silent_answer(b: &mut Browser, client_id: &str) -> String {
+    let (_, challenge) = pkce();
+    let url = idp_tests::browser::authorize_url(client_id, &challenge, "&prompt=none");
+    let p = b.get(&url).await;
+    p.location
+        .unwrap_or_else(|| panic!("no redirect: {} {}", p.status, p.body))
+}
+
 fn id_token(tokens: &serde_json::Value) -> String {
     tokens["id_token"].as_str().unwrap().to_owned()
 }
@@ -143,19 +152,8 @@ async fn logout_by_hint_needs_the_sessions_own_token(backend: Backend) {
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("name=\"csrf\""), "{}", p.body);
     // Alice is still signed in, and her refresh token still works.
-    let (_, challenge) = pkce();
-    let p = alice
-        .get(&idp_tests::browser::authorize_url(
-            &client_id,
-            &challenge,
-            "&prompt=none",
-        ))
-        .await;
-    assert!(
-        p.location.as_deref().is_some_and(|l| l.contains("code=")),
-        "{:?}",
-        p.location
-    );
+    let silent = silent_answer(&mut alice, &client_id).await;
+    assert!(silent.contains("code="), "{silent}");
     let (st, refreshed) = token(
         idpd,
         &[
@@ -179,20 +177,8 @@ async fn logout_by_hint_needs_the_sessions_own_token(backend: Backend) {
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(!p.body.contains("name=\"csrf\""), "{}", p.body);
-    let p = alice
-        .get(&idp_tests::browser::authorize_url(
-            &client_id,
-            &challenge,
-            "&prompt=none",
-        ))
-        .await;
-    assert!(
-        p.location
-            .as_deref()
-            .is_some_and(|l| l.contains("error=login_required")),
-        "{:?}",
-        p.location
-    );
+    let silent = silent_answer(&mut alice, &client_id).await;
+    assert!(silent.contains("error=login_required"), "{silent}");
 }
 
 /// An e-mail address on the login page is a bare addr-spec: a display name would send the

@@ -43,6 +43,20 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Strin
         .map(|()| String::from_utf8_lossy(&got).into_owned())
 }
 
+/// Sends one `GET path` (Host `host`, `Connection: close`) from `from` to `to` on a new
+/// connection; everything the server sent before closing it.
+async fn get_once(from: [u8; 4], to: SocketAddr, path: &str, host: &str) -> String {
+    let mut c = connect_from(from, to).await;
+    c.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    closed_within(&mut c, Duration::from_secs(5))
+        .await
+        .expect("closed within 5 s")
+}
+
 /// idpd's resident memory in MB.
 fn rss_mb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -180,36 +194,15 @@ async fn one_address_cannot_hold_every_connection() {
         held.push(connect_from([127, 0, 0, 5], public).await);
     }
     // The 21st connection from that address is closed without an answer…
-    let mut extra = connect_from([127, 0, 0, 5], public).await;
-    extra
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = closed_within(&mut extra, Duration::from_secs(5))
-        .await
-        .expect("closed at once");
+    let answer = get_once([127, 0, 0, 5], public, "/healthz", "x").await;
     assert!(answer.is_empty(), "{answer}");
     // …while another address is served,
-    let mut other = connect_from([127, 0, 0, 6], public).await;
-    other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = closed_within(&mut other, Duration::from_secs(5))
-        .await
-        .expect("answered");
+    let answer = get_once([127, 0, 0, 6], public, "/healthz", "x").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // …and the address gets its slots back as its connections end.
     held.truncate(10);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut again = connect_from([127, 0, 0, 5], public).await;
-    again
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = closed_within(&mut again, Duration::from_secs(5))
-        .await
-        .expect("answered");
+    let answer = get_once([127, 0, 0, 5], public, "/healthz", "x").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
@@ -318,14 +311,7 @@ async fn the_admin_listener_refuses_foreign_host_names() {
         ("[::1]:8081", 200),
         ("IDP-ADMIN.internal:8081", 200),
     ] {
-        let mut c = connect_from([127, 0, 0, 1], admin).await;
-        c.write_all(
-            format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .await
-        .unwrap();
-        let answer = closed_within(&mut c, Duration::from_secs(5)).await.unwrap();
+        let answer = get_once([127, 0, 0, 1], admin, "/metrics", host).await;
         assert!(
             answer.starts_with(&format!("HTTP/1.1 {want}")),
             "{host}: {answer}"
@@ -335,10 +321,6 @@ async fn the_admin_listener_refuses_foreign_host_names() {
         }
     }
     // The public listener answers for any host (it sits behind the operator's names).
-    let mut c = connect_from([127, 0, 0, 1], s.idpd.public).await;
-    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = closed_within(&mut c, Duration::from_secs(5)).await.unwrap();
+    let answer = get_once([127, 0, 0, 1], s.idpd.public, "/healthz", "evil.example").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
