@@ -101,7 +101,7 @@ async fn user_lifecycle_with_idpctl(backend: Backend) {
         "{table}"
     );
     assert!(
-        lines[5].contains("| bob@example.com   | -     | -      | no       | no "),
+        lines[4].contains("| bob@example.com   | -     | -      | no       | no "),
         "{table}"
     );
 

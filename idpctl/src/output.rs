@@ -17,9 +17,11 @@ use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// A table for people
+    /// A table for people: the main columns, fitting 80 columns for usual values
     #[default]
     Table,
+    /// A table with every column
+    Wide,
     /// Pretty-printed JSON with the admin API's field names
     Json,
     /// YAML with the admin API's field names
@@ -45,9 +47,26 @@ impl Rows {
     }
 }
 
+impl Format {
+    /// Either table form.
+    pub fn is_table(self) -> bool {
+        matches!(self, Format::Table | Format::Wide)
+    }
+}
+
 /// What can be shown as a table.
 pub trait Tabular {
+    /// The main columns.
     fn rows(&self) -> Rows;
+    /// Every column (`-o wide`); the main ones unless a type has more.
+    fn wide_rows(&self) -> Rows {
+        self.rows()
+    }
+    /// A one-time secret, printed below the table on its own line (never in a cell, where a
+    /// terminal would wrap it and copying it would take the borders along).
+    fn secret(&self) -> Option<(&'static str, &str)> {
+        None
+    }
 }
 
 impl Tabular for Tenant {
@@ -58,7 +77,7 @@ impl Tabular for Tenant {
             ("slug", self.slug.clone()),
             ("name", self.display_name.clone()),
             ("issuer", self.issuer.clone()),
-            ("locales", self.locales.join(", ")),
+            ("locales", list(&self.locales)),
             ("signup policy", self.signup_policy.as_str().to_owned()),
             ("default provider", self.default_provider.clone()),
             ("cookie name", session.cookie_name.clone()),
@@ -99,7 +118,7 @@ impl Tabular for TenantList {
                     vec![
                         t.slug.clone(),
                         t.display_name.clone(),
-                        t.locales.join(","),
+                        list(&t.locales),
                         t.signup_policy.as_str().to_owned(),
                         t.default_provider.clone(),
                         timestamp(t.created_at),
@@ -129,8 +148,8 @@ fn client_fields(client: &Client) -> Vec<(&'static str, String)> {
             "post-logout redirect uris",
             lines(&client.post_logout_redirect_uris),
         ),
-        ("grant types", list(&client.grant_types, ", ")),
-        ("scopes", list(&client.scopes, " ")),
+        ("grant types", list(&short_grants(&client.grant_types))),
+        ("scopes", list(&client.scopes)),
         (
             "access token ttl",
             format_seconds(client.access_token_ttl_seconds),
@@ -146,14 +165,13 @@ fn client_fields(client: &Client) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The secret gets its own row under its API name, right below the client_id it goes with.
 impl Tabular for CreatedClient {
     fn rows(&self) -> Rows {
-        let mut fields = client_fields(&self.client);
-        if let Some(secret) = &self.client_secret {
-            fields.insert(2, ("client_secret", secret.clone()));
-        }
-        Rows::fields(fields)
+        Rows::fields(client_fields(&self.client))
+    }
+
+    fn secret(&self) -> Option<(&'static str, &str)> {
+        self.client_secret.as_deref().map(|s| ("client_secret", s))
     }
 }
 
@@ -161,19 +179,22 @@ impl Tabular for RotatedSecret {
     fn rows(&self) -> Rows {
         Rows::fields(vec![
             ("client_id", self.client_id.clone()),
-            ("client_secret", self.client_secret.clone()),
             (
                 "previous secret until",
                 optional_timestamp(self.previous_secret_expires_at),
             ),
         ])
     }
+
+    fn secret(&self) -> Option<(&'static str, &str)> {
+        Some(("client_secret", &self.client_secret))
+    }
 }
 
 impl Tabular for ClientList {
     fn rows(&self) -> Rows {
         Rows {
-            header: vec!["CLIENT_ID", "NAME", "TYPE", "GRANTS", "SCOPES", "DISABLED"],
+            header: vec!["CLIENT_ID", "NAME", "TYPE", "DISABLED"],
             rows: self
                 .items
                 .iter()
@@ -182,14 +203,55 @@ impl Tabular for ClientList {
                         c.client_id.clone(),
                         c.name.clone(),
                         client_type(c).to_owned(),
-                        c.grant_types.join(","),
-                        c.scopes.join(" "),
                         yes_no(c.disabled).to_owned(),
                     ]
                 })
                 .collect(),
         }
     }
+
+    fn wide_rows(&self) -> Rows {
+        Rows {
+            header: vec![
+                "CLIENT_ID",
+                "NAME",
+                "TYPE",
+                "GRANTS",
+                "SCOPES",
+                "ID TOKEN",
+                "DISABLED",
+                "CREATED",
+            ],
+            rows: self
+                .items
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.client_id.clone(),
+                        c.name.clone(),
+                        client_type(c).to_owned(),
+                        list(&short_grants(&c.grant_types)),
+                        list(&c.scopes),
+                        c.id_token_alg.as_str().to_owned(),
+                        yes_no(c.disabled).to_owned(),
+                        timestamp(c.created_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Grant types by the names `--grant` accepts (`device_code`, not its URN).
+fn short_grants(grants: &[String]) -> Vec<String> {
+    grants
+        .iter()
+        .map(|g| {
+            g.strip_prefix("urn:ietf:params:oauth:grant-type:")
+                .unwrap_or(g)
+                .to_owned()
+        })
+        .collect()
 }
 
 fn client_type(client: &Client) -> &'static str {
@@ -217,6 +279,25 @@ impl Tabular for SigningKey {
 
 impl Tabular for KeyList {
     fn rows(&self) -> Rows {
+        Rows {
+            header: vec!["KID", "ALG", "STATE", "ACTIVATES", "RETIRED"],
+            rows: self
+                .items
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.kid.clone(),
+                        k.alg.as_str().to_owned(),
+                        k.state.as_str().to_owned(),
+                        timestamp(k.activates_at),
+                        optional_timestamp(k.retired_at),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn wide_rows(&self) -> Rows {
         Rows {
             header: vec![
                 "KID",
@@ -286,31 +367,45 @@ impl Tabular for UserList {
 
 impl Tabular for AuditList {
     fn rows(&self) -> Rows {
-        Rows {
-            header: vec![
-                "SEQ", "TIME", "TENANT", "ACTOR", "ACTION", "TARGET", "OUTCOME",
-            ],
-            rows: self
-                .items
-                .iter()
-                .map(|e| {
-                    let outcome = match &e.reason {
-                        Some(reason) => format!("{} ({reason})", e.outcome),
-                        None => e.outcome.clone(),
-                    };
-                    vec![
-                        e.seq.to_string(),
-                        timestamp(e.at),
-                        e.tenant.clone().unwrap_or_default(),
-                        e.actor.clone(),
-                        e.action.clone(),
-                        e.target.clone().unwrap_or_default(),
-                        outcome,
-                    ]
-                })
-                .collect(),
-        }
+        audit_rows(self, false)
     }
+
+    fn wide_rows(&self) -> Rows {
+        audit_rows(self, true)
+    }
+}
+
+/// The audit table: time, actor, action, target and outcome; `wide` adds the sequence
+/// number and the tenant.
+fn audit_rows(list: &AuditList, wide: bool) -> Rows {
+    let mut header = vec!["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME"];
+    if wide {
+        header.splice(0..0, ["SEQ"]);
+        header.insert(2, "TENANT");
+    }
+    let rows = list
+        .items
+        .iter()
+        .map(|e| {
+            let outcome = match &e.reason {
+                Some(reason) => format!("{} ({reason})", e.outcome),
+                None => e.outcome.clone(),
+            };
+            let mut row = vec![
+                timestamp(e.at),
+                e.actor.clone(),
+                e.action.clone(),
+                e.target.clone().unwrap_or_default(),
+                outcome,
+            ];
+            if wide {
+                row.insert(0, e.seq.to_string());
+                row.insert(2, e.tenant.clone().unwrap_or_default());
+            }
+            row
+        })
+        .collect();
+    Rows { header, rows }
 }
 
 impl Tabular for SessionList {
@@ -395,17 +490,23 @@ fn optional(value: Option<&str>) -> String {
     value.unwrap_or("-").to_owned()
 }
 
-/// An empty list says so rather than leaving a blank cell.
-fn list(items: &[String], separator: &str) -> String {
+/// A list, written the same way in every table (`nb, en`); an empty one says so rather
+/// than leaving a blank cell.
+fn list(items: &[String]) -> String {
     if items.is_empty() {
         "(none)".to_owned()
     } else {
-        items.join(separator)
+        items.join(", ")
     }
 }
 
+/// One item per line (URIs are long and may themselves contain commas).
 fn lines(items: &[String]) -> String {
-    list(items, "\n")
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join("\n")
+    }
 }
 
 fn optional_timestamp(at: Option<OffsetDateTime>) -> String {
@@ -430,10 +531,16 @@ pub struct Output {
 
 impl Output {
     pub fn render<T: Serialize + Tabular>(&self, value: &T) -> Result<String, Error> {
-        match self.format {
-            Format::Table => Ok(table(value.rows(), self.terminal)),
-            _ => self.render_data(value),
+        let rows = match self.format {
+            Format::Table => value.rows(),
+            Format::Wide => value.wide_rows(),
+            Format::Json | Format::Yaml => return self.render_data(value),
+        };
+        let mut text = table(rows, self.terminal);
+        if let Some((name, secret)) = value.secret() {
+            text.push_str(&format!("\n{name} (shown only this once):\n{secret}\n"));
         }
+        Ok(text)
     }
 
     /// JSON or YAML (YAML also for `table`): for values that have no table.
@@ -443,7 +550,9 @@ impl Output {
             Format::Json => serde_json::to_string_pretty(value)
                 .map(|json| json + "\n")
                 .map_err(|e| encode(&e)),
-            Format::Yaml | Format::Table => serde_yaml::to_string(value).map_err(|e| encode(&e)),
+            Format::Yaml | Format::Table | Format::Wide => {
+                serde_yaml::to_string(value).map_err(|e| encode(&e))
+            }
         }
     }
 
@@ -462,28 +571,19 @@ impl Output {
     }
 }
 
-/// Narrower terminals get an unfitted table rather than one wrapped beyond reading.
-const MIN_FIT_WIDTH: u16 = 40;
-
+/// A table: box-drawing on a terminal, plain ASCII otherwise, one rule under the header and
+/// none between rows. Cells are never wrapped or cut: ids, URLs and secrets must copy whole
+/// (the default columns are chosen to fit 80 columns; `-o wide` has the rest).
 pub fn table(rows: Rows, terminal: bool) -> String {
     let mut table = Table::new();
     if terminal {
-        // A pseudo-terminal may report no size at all (width 0); wrapping every cell to a
-        // character or two helps no one, so fit only to a plausible width.
-        let fits = table.width().is_some_and(|width| width >= MIN_FIT_WIDTH);
-        table
-            .load_style(presets::UTF8_FULL)
-            .set_content_arrangement(if fits {
-                ContentArrangement::Dynamic
-            } else {
-                ContentArrangement::Disabled
-            });
+        table.load_style(presets::UTF8_FULL_CONDENSED);
     } else {
         table
             .force_no_tty()
-            .load_style(presets::ASCII_FULL)
-            .set_content_arrangement(ContentArrangement::Disabled);
+            .load_style(presets::ASCII_FULL_CONDENSED);
     }
+    table.set_content_arrangement(ContentArrangement::Disabled);
     table.set_header(rows.header);
     table.add_rows(rows.rows);
     format!("{table}\n")
@@ -533,9 +633,8 @@ mod tests {
 +------+-----------+---------+--------+----------+----------------------+
 | SLUG | NAME      | LOCALES | SIGNUP | PROVIDER | CREATED              |
 +=======================================================================+
-| acme | Acme Corp | de,en   | invite | native   | 2026-11-28T09:00:00Z |
-|------+-----------+---------+--------+----------+----------------------|
-| zeta | Zeta      | de,en   | invite | native   | 2026-11-28T09:00:00Z |
+| acme | Acme Corp | de, en  | invite | native   | 2026-11-28T09:00:00Z |
+| zeta | Zeta      | de, en  | invite | native   | 2026-11-28T09:00:00Z |
 +------+-----------+---------+--------+----------+----------------------+
 ";
         assert_eq!(PLAIN.render(&list).unwrap(), expected);
@@ -599,28 +698,95 @@ mod tests {
             next_after: None,
         };
         let expected = "\
-+-----------+---------+--------------+----------------------------------+--------------+----------+
-| CLIENT_ID | NAME    | TYPE         | GRANTS                           | SCOPES       | DISABLED |
-+=================================================================================================+
-| web       | Web app | confidential | authorization_code,refresh_token | openid email | no       |
-|-----------+---------+--------------+----------------------------------+--------------+----------|
-| spa       | Web app | public       | authorization_code,refresh_token | openid email | no       |
-+-----------+---------+--------------+----------------------------------+--------------+----------+
++-----------+---------+--------------+----------+
+| CLIENT_ID | NAME    | TYPE         | DISABLED |
++===============================================+
+| web       | Web app | confidential | no       |
+| spa       | Web app | public       | no       |
++-----------+---------+--------------+----------+
 ";
         assert_eq!(PLAIN.render(&list).unwrap(), expected);
+        // -o wide adds the rest; grant URNs show by the names --grant takes.
+        let mut device = client("tv", true);
+        device.grant_types = vec![
+            "urn:ietf:params:oauth:grant-type:device_code".into(),
+            "urn:ietf:params:oauth:grant-type:jwt-bearer".into(),
+        ];
+        let wide = Output {
+            format: Format::Wide,
+            terminal: false,
+        };
+        let text = wide
+            .render(&ClientList {
+                items: vec![device],
+                next_after: None,
+            })
+            .unwrap();
+        assert!(text.contains("| SCOPES "), "{text}");
+        assert!(text.contains("| device_code, jwt-bearer |"), "{text}");
+        assert!(!text.contains("urn:"), "{text}");
+    }
+
+    /// Issue 23: usual values fit 80 columns in the default columns, and nothing is ever
+    /// wrapped, whatever the terminal's width: long ids, URLs and secrets copy whole.
+    #[test]
+    fn default_tables_fit_80_columns_and_never_wrap() {
+        let mut web = client("cli_8f3a2b1c9d4e5f60", false);
+        web.name = "Messenger web".into();
+        let lists = [
+            PLAIN
+                .render(&ClientList {
+                    items: vec![web.clone(), client("spa", true)],
+                    next_after: None,
+                })
+                .unwrap(),
+            PLAIN
+                .render(&TenantList {
+                    items: vec![tenant("acme", "Acme Corporation")],
+                    next_after: None,
+                })
+                .unwrap(),
+        ];
+        for text in &lists {
+            for line in text.lines() {
+                assert!(line.chars().count() <= 80, "{} columns: {line}", line.len());
+            }
+        }
+        let long_uri = format!("https://app.example/{}", "callback/".repeat(20));
+        web.redirect_uris = vec![long_uri.clone()];
+        let secret = format!("idp_cs_{}", "S".repeat(60));
+        let created = CreatedClient {
+            client: web,
+            client_secret: Some(secret.clone()),
+        };
+        for terminal in [false, true] {
+            let out = Output {
+                format: Format::Table,
+                terminal,
+            };
+            let text = out.render(&created).unwrap();
+            assert!(text.lines().any(|l| l.contains(&long_uri)), "{text}");
+            assert!(
+                text.lines().any(|l| l == secret),
+                "the secret alone on a line:\n{text}"
+            );
+        }
     }
 
     #[test]
-    fn created_client_shows_the_secret_in_a_labelled_row() {
+    fn created_client_shows_the_secret_below_the_table() {
         let created = CreatedClient {
             client: client("web", false),
             client_secret: Some("s3cr3t-value".into()),
         };
         let text = PLAIN.render(&created).unwrap();
         assert_eq!(text.matches("s3cr3t-value").count(), 1, "{text}");
+        assert!(
+            text.ends_with("+\n\nclient_secret (shown only this once):\ns3cr3t-value\n"),
+            "{text}"
+        );
         for expected in [
             "| client_id                 | web ",
-            "| client_secret             | s3cr3t-value ",
             "| type                      | confidential ",
             "| post-logout redirect uris | (none) ",
             "| access token ttl          | 10m ",
@@ -666,7 +832,6 @@ mod tests {
 | EMAIL             | NAME  | LOCALE | VERIFIED | DISABLED | CREATED              |
 +=================================================================================+
 | alice@example.com | Alice | nb     | yes      | no       | 2026-11-28T10:00:00Z |
-|-------------------+-------+--------+----------+----------+----------------------|
 | bob@example.com   | -     | -      | no       | yes      | 2026-11-28T10:00:00Z |
 +-------------------+-------+--------+----------+----------+----------------------+
 ";
@@ -710,14 +875,25 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[1],
-            "| KID | ALG   | STATE    | CREATED              | ACTIVATES            | RETIRED              | REMOVED AT           |"
+            "| KID | ALG   | STATE    | ACTIVATES            | RETIRED              |"
         );
         assert_eq!(
             lines[3],
-            "| k2  | RS256 | active   | 2026-11-28T10:00:00Z | 2026-11-28T10:06:00Z | -                    | -                    |"
+            "| k2  | RS256 | active   | 2026-11-28T10:06:00Z | -                    |"
+        );
+        let wide = Output {
+            format: Format::Wide,
+            terminal: false,
+        };
+        let text = wide.render(&list).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            "| KID | ALG   | STATE    | CREATED              | ACTIVATES            | RETIRED              | REMOVED AT           |"
         );
         assert!(
-            lines[5].contains("| retiring | ") && lines[5].ends_with("| 2026-11-28T10:16:00Z |")
+            lines[4].contains("| retiring | ") && lines[4].ends_with("| 2026-11-28T10:16:00Z |"),
+            "{text}"
         );
     }
 

@@ -535,7 +535,9 @@ fn client_create_prints_the_secret_once() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(table.matches("s3cr3t-xyz").count(), 1, "{table}");
-    assert!(table.contains("| client_secret "), "{table}");
+    // Below the table, alone on its line: copied whole with a triple click.
+    assert!(table.lines().any(|l| l == "s3cr3t-xyz"), "{table}");
+    assert!(!table.contains("| client_secret "), "{table}");
     assert!(
         stderr(&out).contains("shown only this once"),
         "{}",

@@ -59,7 +59,7 @@ pub fn apply(args: ApplyArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
         )));
     }
     let summary = Summary::of(&plan);
-    let table = ctx.output.format == Format::Table;
+    let table = ctx.output.format.is_table();
     if table {
         print_plan(ctx, &plan, &summary)?;
     }

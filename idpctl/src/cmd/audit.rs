@@ -69,7 +69,7 @@ fn print_events(ctx: &mut Context<'_>, events: &[AuditEvent]) -> Result<(), Erro
             )
             .trim_end()
             .to_owned(),
-            Format::Table => format!(
+            Format::Table | Format::Wide => format!(
                 "{}  {}  {}  {}  {}  {}{}",
                 timestamp(e.at),
                 e.tenant.as_deref().unwrap_or("-"),

@@ -10,7 +10,6 @@ use crate::cli::{
 };
 use crate::duration::format_seconds;
 use crate::error::Error;
-use crate::output::Format;
 
 pub fn run(command: ClientCommand, ctx: &mut Context<'_>) -> Result<(), Error> {
     match command {
@@ -62,7 +61,7 @@ fn create(mut args: ClientCreateArgs, ctx: &mut Context<'_>) -> Result<(), Error
     let created = client.create_client(&tenant, &create_request(args, name))?;
     ctx.print(&created)?;
     // JSON and YAML are for scripts, which have the field; a person may not notice.
-    if ctx.output.format == Format::Table && created.client_secret.is_some() {
+    if ctx.output.format.is_table() && created.client_secret.is_some() {
         ctx.note(
             "the client_secret is shown only this once: store it now (it cannot be shown \
              again, only replaced with `idpctl client rotate-secret`)",
@@ -101,7 +100,7 @@ fn list(args: ClientListArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
     };
     ctx.print(&page)?;
     // JSON and YAML carry next_after themselves; a table has nowhere to show it.
-    if let (Format::Table, Some(next)) = (ctx.output.format, &page.next_after) {
+    if let (true, Some(next)) = (ctx.output.format.is_table(), &page.next_after) {
         ctx.note(&format!("more clients follow: pass --after {next}"));
     }
     Ok(())
@@ -210,7 +209,7 @@ fn rotate_secret(args: RotateSecretArgs, ctx: &mut Context<'_>) -> Result<(), Er
     };
     let rotated = client.rotate_client_secret(&tenant, &client_id, &request)?;
     ctx.print(&rotated)?;
-    if ctx.output.format == Format::Table {
+    if ctx.output.format.is_table() {
         ctx.note("the new client_secret is shown only this once: store it now");
     }
     Ok(())

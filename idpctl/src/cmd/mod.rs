@@ -21,7 +21,7 @@ use crate::Terminal;
 use crate::cli::{Command, Invocation};
 use crate::client::Client;
 use crate::error::Error;
-use crate::output::{Format, Output, Tabular};
+use crate::output::{Output, Tabular};
 use crate::token::TokenSpec;
 
 /// What a command needs from the invocation and the process.
@@ -95,7 +95,7 @@ pub fn execute(
             format,
             terminal: terminal.stdout,
         },
-        interactive: terminal.stdin && terminal.stderr && format == Format::Table,
+        interactive: terminal.stdin && terminal.stderr && format.is_table(),
         progress: terminal.stderr,
         out,
         err,

@@ -6,7 +6,6 @@ use shared::admin::{Alg, CreateTenant, SessionSettingsPatch, SignupPolicy, Updat
 use super::{Context, confirm};
 use crate::cli::{CreateArgs, DeleteArgs, ListArgs, SettingsArgs, TenantCommand, UpdateArgs};
 use crate::error::Error;
-use crate::output::Format;
 
 pub fn run(command: TenantCommand, ctx: &mut Context<'_>) -> Result<(), Error> {
     match command {
@@ -71,7 +70,7 @@ fn list(args: ListArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
     };
     ctx.print(&page)?;
     // JSON and YAML carry next_after themselves; a table has nowhere to show it.
-    if let (Format::Table, Some(next)) = (ctx.output.format, &page.next_after) {
+    if let (true, Some(next)) = (ctx.output.format.is_table(), &page.next_after) {
         ctx.note(&format!("more tenants follow: pass --after {next}"));
     }
     Ok(())

@@ -7,7 +7,6 @@ use crate::cli::{
     UserCommand, UserConfirmArgs, UserCreateArgs, UserListArgs, UserRef, UserUpdateArgs,
 };
 use crate::error::Error;
-use crate::output::Format;
 
 pub fn run(command: UserCommand, ctx: &mut Context<'_>) -> Result<(), Error> {
     match command {
@@ -45,7 +44,7 @@ fn list(args: UserListArgs, ctx: &mut Context<'_>) -> Result<(), Error> {
     };
     ctx.print(&page)?;
     // JSON and YAML carry next_after themselves; a table has nowhere to show it.
-    if let (Format::Table, Some(next)) = (ctx.output.format, &page.next_after) {
+    if let (true, Some(next)) = (ctx.output.format.is_table(), &page.next_after) {
         ctx.note(&format!("more users follow: pass --after {next}"));
     }
     Ok(())
