@@ -332,6 +332,7 @@ async fn idpctl_lists_and_revokes_devices(backend: Backend) {
         .json();
     assert_eq!(mine["items"][0]["id"], id.as_str());
     assert_eq!(mine["items"][0]["user_id"], user.as_str());
+    assert_eq!(mine["items"][0]["user_email"], "dave@example.com");
     let yaml = ctl
         .run(["device", "list", "--tenant", "acme", "-o", "yaml"])
         .ok();
@@ -340,6 +341,12 @@ async fn idpctl_lists_and_revokes_devices(backend: Backend) {
         .run(["device", "list", "--tenant", "acme", "-o", "table"])
         .ok();
     assert!(table.stdout.contains("PLATFORM") && table.stdout.contains(&id));
+    // Issue 23: people read the user by address, not by id.
+    assert!(
+        table.stdout.contains("| dave@example.com ") && !table.stdout.contains(&user),
+        "{}",
+        table.stdout
+    );
 
     let (code, dl) =
         device_login(idpd, "acme", &client_id, &key.assertion("acme", &id, &user)).await;

@@ -457,7 +457,9 @@ impl Tabular for DeviceList {
                 .map(|d| {
                     vec![
                         d.id.to_string(),
-                        d.user_id.to_string(),
+                        d.user_email
+                            .clone()
+                            .unwrap_or_else(|| d.user_id.to_string()),
                         d.name.clone(),
                         d.platform.clone(),
                         d.alg.clone(),

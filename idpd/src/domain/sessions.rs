@@ -4,8 +4,6 @@
 //! the store), so the browser has to sign in again and the refresh tokens stop working at
 //! once.
 
-use std::collections::HashMap;
-
 use uuid::Uuid;
 
 use super::error::{Error, Result};
@@ -28,39 +26,24 @@ pub async fn list(
     tenant: &Tenant,
     user: Option<&str>,
 ) -> Result<Vec<SessionView>> {
-    let user = match user {
-        Some(key) => Some(users::get(store, tenant, key).await?),
+    let user_id = match user {
+        Some(key) => Some(users::get(store, tenant, key).await?.id),
         None => None,
     };
-    let sessions = store
-        .list_sessions(tenant.id, user.as_ref().map(|u| u.id))
-        .await?;
-    let mut emails: HashMap<Uuid, Option<String>> = HashMap::new();
-    if let Some(u) = user {
-        emails.insert(u.id, Some(u.email));
-    }
-    let mut views = Vec::with_capacity(sessions.len());
-    for session in sessions {
-        if !session.live(tenant.session.idle_ttl_seconds) {
-            continue;
-        }
-        let user_email = match emails.get(&session.user_id) {
-            Some(e) => e.clone(),
-            None => {
-                let e = store
-                    .find_user(tenant.id, session.user_id)
-                    .await?
-                    .map(|u| u.email);
-                emails.insert(session.user_id, e.clone());
-                e
-            }
-        };
-        views.push(SessionView {
+    let sessions = store.list_sessions(tenant.id, user_id).await?;
+    let sessions: Vec<Session> = sessions
+        .into_iter()
+        .filter(|s| s.live(tenant.session.idle_ttl_seconds))
+        .collect();
+    let emails =
+        users::emails_of(store, tenant, sessions.iter().map(|s| s.user_id).collect()).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|session| SessionView {
+            user_email: emails.get(&session.user_id).cloned().flatten(),
             session,
-            user_email,
-        });
-    }
-    Ok(views)
+        })
+        .collect())
 }
 
 /// Revokes the session `key` (its id) and the token families issued under it. Unknown ids,

@@ -73,6 +73,23 @@ fn addr_spec(email: &str) -> bool {
         .is_ok_and(|parsed| parsed.as_str() == email)
 }
 
+/// The emails of users `ids` of `tenant` (`None` for a user that is gone), each read once:
+/// for lists that people read by address rather than by id.
+pub async fn emails_of(
+    store: &dyn crate::store::Store,
+    tenant: &super::tenants::Tenant,
+    ids: Vec<Uuid>,
+) -> std::result::Result<std::collections::HashMap<Uuid, Option<String>>, crate::store::StoreError>
+{
+    let mut emails = std::collections::HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(slot) = emails.entry(id) {
+            slot.insert(store.find_user(tenant.id, id).await?.map(|u| u.email));
+        }
+    }
+    Ok(emails)
+}
+
 fn check_email(raw: &str, errors: &mut Vec<FieldError>) -> String {
     normalize_email(raw).unwrap_or_else(|e| {
         errors.push(FieldError::new("email", e));

@@ -58,6 +58,7 @@ pub fn to_api(tenant: &str, d: Device) -> shared::admin::Device {
         user_id: d.user_id,
         name: d.name,
         platform: d.platform,
+        user_email: None,
         alg: d.alg.as_str().to_owned(),
         public_key: d.public_jwk,
         created_at: d.created_at,

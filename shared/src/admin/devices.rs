@@ -14,6 +14,9 @@ pub struct Device {
     pub tenant: String,
     /// Id of the user the device belongs to.
     pub user_id: Uuid,
+    /// That user's email (admin API only; absent if the user is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
     pub name: String,
     /// Free text, e.g. `linux`, `ios`.
     pub platform: String,

@@ -32,8 +32,22 @@ pub async fn list(
     let store = state.store.as_ref();
     let t = tenants::get(store, &tenant).await?;
     let items = devices::list(store, &t, p.user.as_deref()).await?;
+    // People read these by address (idpctl device list).
+    let emails =
+        crate::domain::users::emails_of(store, &t, items.iter().map(|d| d.user_id).collect())
+            .await
+            .map_err(crate::domain::Error::from)?;
     Ok(Json(DeviceList {
-        items: items.into_iter().map(|d| to_api(&t.slug, d)).collect(),
+        items: items
+            .into_iter()
+            .map(|d| {
+                let user_email = emails.get(&d.user_id).cloned().flatten();
+                shared::admin::Device {
+                    user_email,
+                    ..to_api(&t.slug, d)
+                }
+            })
+            .collect(),
     }))
 }
 
